@@ -1,0 +1,56 @@
+import { Global, Module, type DynamicModule } from '@nestjs/common';
+import { ScheduleModule } from '@nestjs/schedule';
+import { WechatPayModule } from '@app/wechat-pay';
+import { AuthModule } from './auth/auth.module';
+import { CatalogModule } from './catalog/catalog.module';
+import { Clock } from './clock';
+import { DEMO_CONFIG, type DemoConfig } from './config/demo.config';
+import { DatabaseModule } from './database/database.module';
+import { Transactions } from './database/transactions';
+import { HealthModule } from './health/health.module';
+import { OrdersModule } from './orders/orders.module';
+import { PaymentsModule } from './payments/payments.module';
+import { ReconcilerModule } from './reconciler/reconciler.module';
+
+/** Things every feature module uses: the validated config, the clock and the transaction runner. */
+@Global()
+@Module({})
+class CoreModule {
+  static register(config: DemoConfig): DynamicModule {
+    return {
+      module: CoreModule,
+      providers: [{ provide: DEMO_CONFIG, useValue: config }, Clock, Transactions],
+      exports: [DEMO_CONFIG, Clock, Transactions],
+    };
+  }
+}
+
+@Module({})
+export class AppModule {
+  static register(config: DemoConfig): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        CoreModule.register(config),
+        DatabaseModule,
+        ScheduleModule.forRoot(),
+        WechatPayModule.forRoot({
+          appId: config.wechat.appId,
+          mchId: config.wechat.mchId,
+          apiKey: config.wechat.apiKey,
+          appSecret: config.wechat.appSecret,
+          signType: config.wechat.signType,
+          notifyUrl: config.wechat.notifyUrl,
+          baseUrl: config.wechat.payBaseUrl,
+          apiBaseUrl: config.wechat.apiBaseUrl,
+        }),
+        AuthModule,
+        CatalogModule,
+        PaymentsModule,
+        OrdersModule,
+        ReconcilerModule,
+        HealthModule,
+      ],
+    };
+  }
+}

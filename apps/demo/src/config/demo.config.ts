@@ -1,0 +1,269 @@
+import { plainToInstance, Transform } from 'class-transformer';
+import {
+  IsBoolean,
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  IsUrl,
+  Length,
+  Matches,
+  Max,
+  Min,
+  validateSync,
+} from 'class-validator';
+import { SIGN_TYPES, type SignType } from '@app/wechat-pay';
+
+/** The demo's whole configuration, read once from the environment at start-up. */
+export interface DemoConfig {
+  port: number;
+  host: string;
+  databaseUrl: string;
+  /** Start the embedded simulator (default) or talk to the configured WeChat hosts. */
+  simulator: boolean;
+  simulatorPort: number;
+  wechat: {
+    appId: string;
+    appSecret: string;
+    mchId: string;
+    apiKey: string;
+    signType: SignType;
+    notifyUrl: string;
+    payBaseUrl: string;
+    apiBaseUrl: string;
+  };
+  /** Signs session tokens; several instances must share it. */
+  sessionSecret: string;
+  sessionTtlSeconds: number;
+  /** How long an unpaid order may be paid (WeChat's time_expire); at least 5 minutes. */
+  orderTtlMinutes: number;
+  /** GET /api/orders/:orderNo asks orderquery for unpaid orders older than this. */
+  orderQueryAfterMs: number;
+  reconciler: {
+    enabled: boolean;
+    intervalMs: number;
+    batchSize: number;
+    concurrency: number;
+    leaseMs: number;
+  };
+}
+
+export const DEFAULT_SQLITE_URL = 'sqlite:data/demo.sqlite';
+
+const toInt = ({ value }: { value: unknown }) =>
+  typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value) : value;
+const toBool = ({ value }: { value: unknown }) => {
+  if (typeof value !== 'string') return value;
+  const v = value.trim().toLowerCase();
+  if (['1', 'true', 'on', 'yes'].includes(v)) return true;
+  if (['0', 'false', 'off', 'no'].includes(v)) return false;
+  return value;
+};
+
+/** The environment variables the demo reads; every message names the variable, never a secret value. */
+class DemoEnv {
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt({ message: 'must be an integer' })
+  @Min(0)
+  @Max(65535)
+  PORT?: number;
+
+  @IsOptional()
+  @IsString()
+  HOST?: string;
+
+  @IsOptional()
+  @Matches(/^(sqlite:.+|postgres(ql)?:\/\/.+)$/, {
+    message: 'must be sqlite:<file> or postgres://user@host:port/database',
+  })
+  DATABASE_URL?: string;
+
+  @IsOptional()
+  @Transform(toBool)
+  @IsBoolean({ message: 'must be on or off' })
+  SIMULATOR?: boolean;
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt({ message: 'must be an integer' })
+  @Min(0)
+  @Max(65535)
+  SIMULATOR_PORT?: number;
+
+  @IsOptional()
+  @IsString()
+  @Length(1, 32, { message: 'must be 1 to 32 characters' })
+  WECHAT_APP_ID?: string;
+
+  @IsOptional()
+  @IsString()
+  @Length(1, 128, { message: 'must not be empty' })
+  WECHAT_APP_SECRET?: string;
+
+  @IsOptional()
+  @Matches(/^\d{1,32}$/, { message: 'must be digits' })
+  WECHAT_MCH_ID?: string;
+
+  @IsOptional()
+  @IsString()
+  @Length(32, 32, { message: 'must be exactly 32 characters' })
+  WECHAT_API_KEY?: string;
+
+  @IsOptional()
+  @IsIn(SIGN_TYPES, { message: `must be one of ${SIGN_TYPES.join(', ')}` })
+  WECHAT_SIGN_TYPE?: SignType;
+
+  @IsOptional()
+  @IsUrl({ require_tld: false, require_protocol: true }, { message: 'must be an absolute URL' })
+  @Matches(/^[^?#]*$/, { message: 'must not contain a query string' })
+  WECHAT_NOTIFY_URL?: string;
+
+  @IsOptional()
+  @IsUrl({ require_tld: false, require_protocol: true }, { message: 'must be an absolute URL' })
+  WECHAT_PAY_BASE_URL?: string;
+
+  @IsOptional()
+  @IsUrl({ require_tld: false, require_protocol: true }, { message: 'must be an absolute URL' })
+  WECHAT_API_BASE_URL?: string;
+
+  @IsOptional()
+  @IsString()
+  @Length(16, 512, { message: 'must be at least 16 characters' })
+  SESSION_SECRET?: string;
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt({ message: 'must be an integer' })
+  @Min(60)
+  SESSION_TTL_SECONDS?: number;
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt({ message: 'must be an integer' })
+  @Min(5, { message: 'must be at least 5 (WeChat minimum)' })
+  @Max(7 * 24 * 60)
+  ORDER_TTL_MINUTES?: number;
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt({ message: 'must be an integer' })
+  @Min(0)
+  ORDER_QUERY_AFTER_MS?: number;
+
+  @IsOptional()
+  @Transform(toBool)
+  @IsBoolean({ message: 'must be on or off' })
+  RECONCILER_ENABLED?: boolean;
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt({ message: 'must be an integer' })
+  @Min(100)
+  RECONCILER_INTERVAL_MS?: number;
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt({ message: 'must be an integer' })
+  @Min(1)
+  @Max(1000)
+  RECONCILER_BATCH_SIZE?: number;
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt({ message: 'must be an integer' })
+  @Min(1)
+  @Max(64)
+  RECONCILER_CONCURRENCY?: number;
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt({ message: 'must be an integer' })
+  @Min(1000)
+  RECONCILER_LEASE_MS?: number;
+}
+
+export class DemoConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration: ${problems.join('; ')}`);
+    this.name = 'DemoConfigError';
+  }
+}
+
+/** Credentials the demo uses with the embedded simulator when no WECHAT_* values are set. */
+export interface SimulatorMerchantDefaults {
+  appId: string;
+  appSecret: string;
+  mchId: string;
+  apiKey: string;
+}
+
+/**
+ * Reads and validates the environment. With the simulator on, missing WeChat credentials fall back
+ * to the simulator's built-in test merchant and the hosts to the simulator's URL (filled in by
+ * main.ts once it listens); with SIMULATOR=off every credential is required.
+ */
+export function loadDemoConfig(
+  env: NodeJS.ProcessEnv,
+  simulatorDefaults: SimulatorMerchantDefaults,
+  generatedSessionSecret: () => string,
+): DemoConfig {
+  const parsed = plainToInstance(DemoEnv, { ...env });
+  const problems = validateSync(parsed, {
+    whitelist: false,
+    validationError: { target: false, value: false },
+  }).flatMap((e) =>
+    Object.values(e.constraints ?? {}).map(
+      (m) => `${e.property} ${m.replace(new RegExp(`^${e.property}\\s*`), '')}`,
+    ),
+  );
+  const simulator = parsed.SIMULATOR ?? true;
+  if (!simulator) {
+    for (const name of [
+      'WECHAT_APP_ID',
+      'WECHAT_APP_SECRET',
+      'WECHAT_MCH_ID',
+      'WECHAT_API_KEY',
+      'WECHAT_NOTIFY_URL',
+    ] as const) {
+      if (!parsed[name]) problems.push(`${name} is required when SIMULATOR=off`);
+    }
+  }
+  if (problems.length > 0) throw new DemoConfigError(problems);
+
+  const port = parsed.PORT ?? 3000;
+  const simulatorPort = parsed.SIMULATOR_PORT ?? 3100;
+  const simulatorUrl = `http://127.0.0.1:${simulatorPort}`;
+  return {
+    port,
+    host: parsed.HOST ?? '127.0.0.1',
+    databaseUrl: parsed.DATABASE_URL ?? DEFAULT_SQLITE_URL,
+    simulator,
+    simulatorPort,
+    wechat: {
+      appId: parsed.WECHAT_APP_ID ?? simulatorDefaults.appId,
+      appSecret: parsed.WECHAT_APP_SECRET ?? simulatorDefaults.appSecret,
+      mchId: parsed.WECHAT_MCH_ID ?? simulatorDefaults.mchId,
+      apiKey: parsed.WECHAT_API_KEY ?? simulatorDefaults.apiKey,
+      signType: parsed.WECHAT_SIGN_TYPE ?? 'HMAC-SHA256',
+      notifyUrl: parsed.WECHAT_NOTIFY_URL ?? `http://127.0.0.1:${port}/wechat-pay/notify`,
+      payBaseUrl:
+        parsed.WECHAT_PAY_BASE_URL ?? (simulator ? simulatorUrl : 'https://api.mch.weixin.qq.com'),
+      apiBaseUrl:
+        parsed.WECHAT_API_BASE_URL ?? (simulator ? simulatorUrl : 'https://api.weixin.qq.com'),
+    },
+    sessionSecret: parsed.SESSION_SECRET ?? generatedSessionSecret(),
+    sessionTtlSeconds: parsed.SESSION_TTL_SECONDS ?? 7 * 24 * 3600,
+    orderTtlMinutes: parsed.ORDER_TTL_MINUTES ?? 30,
+    orderQueryAfterMs: parsed.ORDER_QUERY_AFTER_MS ?? 5000,
+    reconciler: {
+      enabled: parsed.RECONCILER_ENABLED ?? true,
+      intervalMs: parsed.RECONCILER_INTERVAL_MS ?? 10_000,
+      batchSize: parsed.RECONCILER_BATCH_SIZE ?? 50,
+      concurrency: parsed.RECONCILER_CONCURRENCY ?? 4,
+      leaseMs: parsed.RECONCILER_LEASE_MS ?? 60_000,
+    },
+  };
+}
+
+export const DEMO_CONFIG = Symbol('DEMO_CONFIG');

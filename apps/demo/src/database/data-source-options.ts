@@ -1,0 +1,53 @@
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import type { DataSourceOptions } from 'typeorm';
+import { ENTITIES } from './entities';
+import { InitialSchema1763880000000 } from './migrations/1763880000000-InitialSchema';
+import { SeedCatalogue1763880000001 } from './migrations/1763880000001-SeedCatalogue';
+
+export const MIGRATIONS = [InitialSchema1763880000000, SeedCatalogue1763880000001];
+
+export function isPostgresUrl(url: string): boolean {
+  return /^postgres(ql)?:\/\//.test(url);
+}
+
+/**
+ * The one builder of TypeORM options, shared by the app (TypeOrmModule) and the CLI (ormconfig.ts).
+ * `sqlite:<file>` selects better-sqlite3 (the embedded default); `postgres://...` PostgreSQL, with
+ * an optional `?schema=` to place the tables in a schema.
+ */
+export function buildDataSourceOptions(databaseUrl: string): DataSourceOptions {
+  const common = {
+    entities: ENTITIES,
+    migrations: MIGRATIONS,
+    migrationsRun: false,
+    synchronize: false,
+    logging: ['error', 'warn'] as ('error' | 'warn')[],
+  };
+  if (isPostgresUrl(databaseUrl)) {
+    const url = new URL(databaseUrl);
+    const schema = url.searchParams.get('schema') ?? undefined;
+    url.searchParams.delete('schema');
+    return {
+      ...common,
+      type: 'postgres',
+      url: url.toString(),
+      schema,
+      extra: { max: 10, ...(schema ? { options: `-c search_path=${schema}` } : {}) },
+    };
+  }
+  const file = databaseUrl.replace(/^sqlite:/, '');
+  if (file !== ':memory:') mkdirSync(dirname(resolve(file)), { recursive: true });
+  return {
+    ...common,
+    type: 'better-sqlite3',
+    database: file,
+    // WAL lets readers proceed while the single writer commits; busy_timeout makes a second
+    // connection (e.g. the CLI while the app runs) wait instead of failing at once.
+    prepareDatabase: (db: { pragma(sql: string): unknown }) => {
+      db.pragma('journal_mode = WAL');
+      db.pragma('busy_timeout = 5000');
+      db.pragma('foreign_keys = ON');
+    },
+  };
+}

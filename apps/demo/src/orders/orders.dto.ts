@@ -1,0 +1,116 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import {
+  ArrayMaxSize,
+  ArrayMinSize,
+  IsArray,
+  IsInt,
+  IsOptional,
+  Max,
+  Min,
+  ValidateNested,
+} from 'class-validator';
+
+export class OrderItemDto {
+  @ApiProperty({ example: 1 })
+  @IsInt()
+  @Min(1)
+  productId!: number;
+
+  @ApiProperty({ example: 2, minimum: 1, maximum: 99 })
+  @IsInt()
+  @Min(1)
+  @Max(99)
+  quantity!: number;
+}
+
+/** Only the items: the amount is always computed on the server, and any amount sent is ignored. */
+export class CreateOrderDto {
+  @ApiProperty({ type: OrderItemDto, isArray: true })
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(20)
+  @ValidateNested({ each: true })
+  @Type(() => OrderItemDto)
+  items!: OrderItemDto[];
+}
+
+export class ListOrdersQueryDto {
+  @ApiPropertyOptional({ default: 1 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  page?: number;
+
+  @ApiPropertyOptional({ default: 20, maximum: 100 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(100)
+  pageSize?: number;
+}
+
+export class PayParamsDto {
+  @ApiProperty({ description: 'Unix seconds, as a string' })
+  timeStamp!: string;
+  @ApiProperty()
+  nonceStr!: string;
+  @ApiProperty({ example: 'prepay_id=wx...' })
+  package!: string;
+  @ApiProperty({ enum: ['MD5', 'HMAC-SHA256'] })
+  signType!: string;
+  @ApiProperty()
+  paySign!: string;
+}
+
+export class OrderLineDto {
+  @ApiProperty()
+  productId!: number;
+  @ApiProperty()
+  name!: string;
+  @ApiProperty({ description: 'fen' })
+  unitPriceFen!: number;
+  @ApiProperty()
+  quantity!: number;
+  @ApiProperty({ description: 'fen' })
+  lineTotalFen!: number;
+}
+
+export class OrderDto {
+  @ApiProperty()
+  orderNo!: string;
+  @ApiProperty({ description: 'Total in fen, computed on the server' })
+  amount!: number;
+  @ApiProperty({ enum: ['UNPAID', 'PAID', 'CLOSED'] })
+  status!: string;
+  @ApiProperty()
+  description!: string;
+  @ApiProperty({ description: 'ISO time' })
+  createdAt!: string;
+  @ApiProperty({ description: 'ISO time after which the order can no longer be paid' })
+  expiresAt!: string;
+  @ApiPropertyOptional({ description: 'ISO time' })
+  paidAt?: string;
+  @ApiPropertyOptional()
+  cancelRequested?: boolean;
+  @ApiProperty({ type: OrderLineDto, isArray: true })
+  items!: OrderLineDto[];
+}
+
+export class CheckoutDto extends OrderDto {
+  @ApiPropertyOptional({ type: PayParamsDto, description: 'Pass to wx.requestPayment as they are' })
+  payParams?: PayParamsDto;
+}
+
+export class OrderPageDto {
+  @ApiProperty({ type: OrderDto, isArray: true })
+  items!: OrderDto[];
+  @ApiProperty()
+  page!: number;
+  @ApiProperty()
+  pageSize!: number;
+  @ApiProperty()
+  total!: number;
+}

@@ -1,0 +1,311 @@
+import {
+  BadRequestException,
+  ConflictException,
+  Inject,
+  Injectable,
+  Logger,
+  NotFoundException,
+} from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import {
+  formatBeijingTime,
+  WechatPayBusinessError,
+  WechatPayError,
+  WechatPayGateway,
+  type PayParams,
+  type SignType,
+} from '@app/wechat-pay';
+import { Repository } from 'typeorm';
+import type { AuthenticatedUser } from '../auth/auth.service';
+import { CatalogService } from '../catalog/catalog.module';
+import { Clock } from '../clock';
+import { DEMO_CONFIG, type DemoConfig } from '../config/demo.config';
+import { OrderEntity, OrderItemEntity } from '../database/entities';
+import { Transactions } from '../database/transactions';
+import { OrderSyncService } from '../payments/order-sync.service';
+import { PaymentsService } from '../payments/payments.service';
+import { newOrderNo } from './order-number';
+import type { CheckoutDto, OrderDto, OrderItemDto, OrderPageDto } from './orders.dto';
+import { firstCheckDelay } from '../reconciler/backoff';
+
+/** A prepay_id lives 2 hours at WeChat; stop handing it out a little before that. */
+const PREPAY_LIFETIME_MS = 2 * 60 * 60 * 1000;
+const PREPAY_SAFETY_MS = 5 * 60 * 1000;
+const BODY_MAX_CHARS = 127;
+
+@Injectable()
+export class OrdersService {
+  private readonly logger = new Logger(OrdersService.name);
+
+  constructor(
+    @InjectRepository(OrderEntity) private readonly orders: Repository<OrderEntity>,
+    @InjectRepository(OrderItemEntity) private readonly items: Repository<OrderItemEntity>,
+    private readonly catalog: CatalogService,
+    private readonly gateway: WechatPayGateway,
+    private readonly payments: PaymentsService,
+    private readonly sync: OrderSyncService,
+    private readonly transactions: Transactions,
+    private readonly clock: Clock,
+    @Inject(DEMO_CONFIG) private readonly config: DemoConfig,
+  ) {}
+
+  /**
+   * Writes the order first (unpaid), then asks WeChat for a prepay_id. If that call fails the order
+   * stays unpaid with no prepay_id, the error says whether a retry can help, and
+   * POST /api/orders/:orderNo/pay picks it up later with exactly the same parameters.
+   */
+  async create(
+    user: AuthenticatedUser,
+    lines: OrderItemDto[],
+    clientIp: string,
+  ): Promise<CheckoutDto> {
+    const priced = await this.price(lines);
+    const now = this.clock.now();
+    const expiresAt = now + this.config.orderTtlMinutes * 60_000;
+    const order = await this.transactions.run(async (manager) => {
+      const row = manager.getRepository(OrderEntity).create({
+        orderNo: newOrderNo(now),
+        userId: user.id,
+        openid: user.openid,
+        appId: this.config.wechat.appId,
+        mchId: this.config.wechat.mchId,
+        amountFen: priced.amountFen,
+        description: priced.description,
+        status: 'UNPAID',
+        signType: this.config.wechat.signType,
+        notifyUrl: this.config.wechat.notifyUrl,
+        timeExpire: formatBeijingTime(new Date(expiresAt)),
+        expiresAt,
+        prepayId: null,
+        prepayExpiresAt: null,
+        transactionId: null,
+        paidAt: null,
+        paidVia: null,
+        closedAt: null,
+        cancelRequestedAt: null,
+        nextCheckAt: now + firstCheckDelay(),
+        checkAttempts: 0,
+        leaseOwner: null,
+        leaseUntil: null,
+        lastError: null,
+        createdAt: now,
+        updatedAt: now,
+      });
+      const saved = await manager.getRepository(OrderEntity).save(row);
+      await manager
+        .getRepository(OrderItemEntity)
+        .insert(priced.lines.map((line) => ({ ...line, orderId: saved.id })));
+      return saved;
+    });
+    const payParams = await this.prepay(order, clientIp);
+    return { ...(await this.view(order)), payParams };
+  }
+
+  /** Fresh pay parameters for an unpaid order of this user. */
+  async pay(user: AuthenticatedUser, orderNo: string, clientIp: string): Promise<CheckoutDto> {
+    const order = await this.ownOrder(user, orderNo);
+    if (order.status === 'PAID') throw new ConflictException(`order ${orderNo} is already paid`);
+    if (order.status === 'CLOSED')
+      throw new ConflictException(`order ${orderNo} is closed; place a new order`);
+    if (order.expiresAt <= this.clock.now()) {
+      throw new ConflictException(`order ${orderNo} has expired; place a new order`);
+    }
+    const payParams = await this.prepay(order, clientIp);
+    return { ...(await this.view(order)), payParams };
+  }
+
+  async get(user: AuthenticatedUser, orderNo: string): Promise<OrderDto> {
+    let order = await this.ownOrder(user, orderNo);
+    // The mini-program polls here after requestPayment:ok; a late notification must not make the
+    // answer wrong, so an unpaid order old enough to have been paid is checked with WeChat first.
+    if (
+      order.status === 'UNPAID' &&
+      order.prepayId !== null &&
+      this.clock.now() - order.createdAt >= this.config.orderQueryAfterMs
+    ) {
+      try {
+        await this.sync.sync(order, 'query');
+        order = await this.orders.findOneByOrFail({ id: order.id });
+      } catch (error) {
+        if (!(error instanceof WechatPayError)) throw error;
+        this.logger.warn(
+          `orderquery for ${orderNo} failed (${error.code}); answering from the database`,
+        );
+      }
+    }
+    return this.view(order);
+  }
+
+  async list(user: AuthenticatedUser, page: number, pageSize: number): Promise<OrderPageDto> {
+    const [rows, total] = await this.orders.findAndCount({
+      where: { userId: user.id },
+      order: { createdAt: 'DESC', id: 'DESC' },
+      skip: (page - 1) * pageSize,
+      take: pageSize,
+    });
+    return { items: await Promise.all(rows.map((o) => this.view(o))), page, pageSize, total };
+  }
+
+  /**
+   * Closes an unpaid order at WeChat, then here. When WeChat refuses for now (it asks merchants not
+   * to close an order within 5 minutes of creating it, and answers SYSTEMERROR), the request is
+   * remembered and the reconciler closes the order as soon as WeChat allows.
+   */
+  async cancel(user: AuthenticatedUser, orderNo: string): Promise<OrderDto> {
+    const order = await this.ownOrder(user, orderNo);
+    if (order.status === 'PAID') throw new ConflictException(`order ${orderNo} is already paid`);
+    if (order.status === 'CLOSED') return this.view(order);
+    try {
+      await this.gateway.closeOrder(order.orderNo);
+      await this.payments.close(order.id);
+    } catch (error) {
+      if (!(error instanceof WechatPayBusinessError)) throw error;
+      await this.afterCloseRefused(order, error);
+    }
+    return this.view(await this.orders.findOneByOrFail({ id: order.id }));
+  }
+
+  private async afterCloseRefused(
+    order: OrderEntity,
+    error: WechatPayBusinessError,
+  ): Promise<void> {
+    switch (error.errCode) {
+      case 'ORDERPAID':
+        await this.sync.sync(order, 'query');
+        throw new ConflictException(`order ${order.orderNo} is already paid`);
+      case 'ORDERCLOSED':
+      case 'ORDERNOTEXIST':
+        // Closed at WeChat already, or never created there: either way nothing can be paid.
+        await this.payments.close(order.id);
+        return;
+      default: {
+        if (!error.retryable) throw error;
+        const now = this.clock.now();
+        await this.transactions.run((m) =>
+          m
+            .getRepository(OrderEntity)
+            .update(
+              { id: order.id, status: 'UNPAID' },
+              { cancelRequestedAt: now, nextCheckAt: now + 60_000, updatedAt: now },
+            ),
+        );
+      }
+    }
+  }
+
+  /**
+   * Pay parameters from the live prepay_id, or from a unifiedorder re-entry with the order's
+   * original parameters (WeChat then answers with a live prepay_id for the same order).
+   */
+  private async prepay(order: OrderEntity, clientIp: string): Promise<PayParams> {
+    const now = this.clock.now();
+    const signType = order.signType as SignType;
+    if (order.prepayId && order.prepayExpiresAt !== null && order.prepayExpiresAt > now) {
+      return this.gateway.payParams(order.prepayId, signType);
+    }
+    try {
+      const { order: prepay, payParams } = await this.gateway.createJsapiPayment({
+        outTradeNo: order.orderNo,
+        body: order.description,
+        totalFee: order.amountFen,
+        openid: order.openid,
+        spbillCreateIp: clientIp,
+        notifyUrl: order.notifyUrl,
+        timeExpire: order.timeExpire,
+        signType,
+      });
+      await this.transactions.run((m) =>
+        m.getRepository(OrderEntity).update(
+          { id: order.id, status: 'UNPAID' },
+          {
+            prepayId: prepay.prepayId,
+            prepayExpiresAt: now + PREPAY_LIFETIME_MS - PREPAY_SAFETY_MS,
+            lastError: null,
+            updatedAt: now,
+          },
+        ),
+      );
+      return payParams;
+    } catch (error) {
+      if (!(error instanceof WechatPayError)) throw error;
+      await this.transactions.run((m) =>
+        m
+          .getRepository(OrderEntity)
+          .update(
+            { id: order.id },
+            { lastError: `${error.code}: ${error.message}`.slice(0, 255), updatedAt: now },
+          ),
+      );
+      if (error instanceof WechatPayBusinessError && error.errCode === 'ORDERPAID') {
+        await this.sync.sync(order, 'query');
+        throw new ConflictException(`order ${order.orderNo} is already paid`);
+      }
+      if (error instanceof WechatPayBusinessError && error.errCode === 'ORDERCLOSED') {
+        await this.payments.close(order.id);
+        throw new ConflictException(`order ${order.orderNo} is closed; place a new order`);
+      }
+      throw error;
+    }
+  }
+
+  private async price(lines: OrderItemDto[]) {
+    const quantities = new Map<number, number>();
+    for (const line of lines)
+      quantities.set(line.productId, (quantities.get(line.productId) ?? 0) + line.quantity);
+    const products = await this.catalog.findActive([...quantities.keys()]);
+    const priced = [...quantities].map(([productId, quantity], index) => {
+      const product = products.get(productId);
+      if (!product)
+        throw new BadRequestException([
+          `items.${index}.productId ${productId} is not an available product`,
+        ]);
+      if (quantity > 99)
+        throw new BadRequestException([`items.${index}.quantity must not exceed 99 per product`]);
+      return {
+        productId,
+        name: product.name,
+        unitPriceFen: product.priceFen,
+        quantity,
+        lineTotalFen: product.priceFen * quantity,
+      };
+    });
+    const amountFen = priced.reduce((sum, line) => sum + line.lineTotalFen, 0);
+    if (!Number.isSafeInteger(amountFen) || amountFen <= 0 || amountFen > 2_000_000_000) {
+      throw new BadRequestException(['items add up to an amount this shop cannot charge']);
+    }
+    const first = priced[0].name;
+    const more = priced.length > 1 ? ` 等${priced.length}件商品` : '';
+    const description = [...(first + more)].slice(0, BODY_MAX_CHARS).join('');
+    return { lines: priced, amountFen, description };
+  }
+
+  private async ownOrder(user: AuthenticatedUser, orderNo: string): Promise<OrderEntity> {
+    // Another user's order answers exactly like a missing one: its existence is not revealed.
+    const order = await this.orders.findOneBy({ orderNo, userId: user.id });
+    if (!order) throw new NotFoundException(`order ${orderNo} not found`);
+    return order;
+  }
+
+  private async view(order: OrderEntity): Promise<OrderDto> {
+    const lines = await this.items.find({ where: { orderId: order.id }, order: { id: 'ASC' } });
+    return {
+      orderNo: order.orderNo,
+      amount: order.amountFen,
+      status: order.status,
+      description: order.description,
+      createdAt: new Date(order.createdAt).toISOString(),
+      expiresAt: new Date(order.expiresAt).toISOString(),
+      ...(order.paidAt !== null ? { paidAt: new Date(order.paidAt).toISOString() } : {}),
+      ...(order.cancelRequestedAt !== null && order.status === 'UNPAID'
+        ? { cancelRequested: true }
+        : {}),
+      items: lines.map(({ productId, name, unitPriceFen, quantity, lineTotalFen }) => ({
+        productId,
+        name,
+        unitPriceFen,
+        quantity,
+        lineTotalFen,
+      })),
+    };
+  }
+}

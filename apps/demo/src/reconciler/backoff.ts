@@ -1,0 +1,34 @@
+/**
+ * When to ask orderquery about an unpaid order, after WeChat's own guidance (query at 5 s, 30 s,
+ * 1 min, 3 min, 5 min, 10 min and 30 min after creation), then every 30 minutes until it expires.
+ * Offsets are from the order's creation.
+ */
+const CHECK_OFFSETS_MS = [5_000, 30_000, 60_000, 180_000, 300_000, 600_000, 1_800_000];
+const LATER_INTERVAL_MS = 1_800_000;
+
+export function firstCheckDelay(): number {
+  return CHECK_OFFSETS_MS[0];
+}
+
+/** A failed close (WeChat's 5-minute rule, SYSTEMERROR) is tried again this much later. */
+export const CLOSE_RETRY_MS = 60_000;
+
+/**
+ * The next check after `attempts` checks, failed ones included (so errors back off too); never
+ * earlier than a second from now, and never later than just after the order expires, when it has
+ * to be closed.
+ */
+export function nextCheckAt(
+  order: { createdAt: number; expiresAt: number },
+  attempts: number,
+  now: number,
+): number {
+  const last = CHECK_OFFSETS_MS.length - 1;
+  const offset =
+    attempts <= last
+      ? CHECK_OFFSETS_MS[attempts]
+      : CHECK_OFFSETS_MS[last] + (attempts - last) * LATER_INTERVAL_MS;
+  const scheduled = order.createdAt + offset;
+  const atExpiry = order.expiresAt + 1_000;
+  return Math.max(now + 1_000, now < order.expiresAt ? Math.min(scheduled, atExpiry) : scheduled);
+}

@@ -1,0 +1,20 @@
+/** Two projects: unit specs live beside the code, e2e specs under test/. */
+const moduleNameMapper = {
+  '^@app/wechat-pay-simulator(|/.*)$': '<rootDir>/libs/wechat-pay-simulator/src$1',
+  '^@app/wechat-pay(|/.*)$': '<rootDir>/libs/wechat-pay/src$1',
+};
+const transform = { '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.json' }] };
+const common = {
+  rootDir: __dirname,
+  moduleFileExtensions: ['js', 'json', 'ts'],
+  testEnvironment: 'node',
+  transform,
+  moduleNameMapper,
+};
+
+module.exports = {
+  projects: [
+    { ...common, displayName: 'unit', testMatch: ['<rootDir>/{apps,libs}/**/*.spec.ts'] },
+    { ...common, displayName: 'e2e', testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'] },
+  ],
+};

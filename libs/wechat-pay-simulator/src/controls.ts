@@ -1,0 +1,255 @@
+import { isSignType, sign, signaturesEqual } from '../../wechat-pay/src/signer/sign';
+import { formatBeijingTime } from '../../wechat-pay/src/util/beijing-time';
+import type { SimulatorClock } from './clock';
+import type { FaultInjector, SimulatorFaults } from './faults';
+import { deriveOpenid, newTransactionId, newUserId } from './ids';
+import type { MerchantRegistry } from './merchants';
+import type { NotificationAttempt, Notifier } from './notifier';
+import { orderView, type SimulatedOrderView, type SimulatorStore } from './store';
+
+/** A control call the simulator cannot act on (bad input from the test itself). */
+export class SimulatorControlError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'SimulatorControlError';
+  }
+}
+
+export interface LoginOptions {
+  /** Log in as the user with this exact openid. */
+  openid?: string;
+  /** Log in as this named user: the openid is derived from it and the AppID, so it is stable. */
+  user?: string;
+  /** The mini program; defaults to the first merchant's AppID. */
+  appid?: string;
+}
+
+export interface LoginGrant {
+  /** What wx.login would give the mini program: single use, valid 5 minutes. */
+  code: string;
+  /** The openid jscode2session will return for this code. */
+  openid: string;
+}
+
+export type PaymentOutcome = 'success' | 'cancel' | 'fail';
+
+/** Exactly what a mini program passes to wx.requestPayment, plus who pays and how it ends. */
+export interface RequestPaymentInput {
+  timeStamp: string;
+  nonceStr: string;
+  package: string;
+  signType: string;
+  paySign: string;
+  /** The paying user; must be the order's openid. */
+  openid: string;
+  /** Optional check that the prepay id belongs to this mini program. */
+  appid?: string;
+  /** `success` (default) pays; `cancel` leaves the order unpaid; `fail` marks it PAYERROR. */
+  outcome?: PaymentOutcome;
+  /** bank_type of a successful payment; default `OTHERS`. */
+  bankType?: string;
+}
+
+export interface RequestPaymentAnswer {
+  /** `requestPayment:ok` or `requestPayment:fail <reason>`, as the mini-program callback sees it. */
+  errMsg: string;
+}
+
+const PAY_PARAM_NAMES = ['timeStamp', 'nonceStr', 'package', 'signType', 'paySign'] as const;
+
+function typeName(value: unknown): string {
+  if (value === null) return 'Null';
+  if (Array.isArray(value)) return 'Array';
+  const t = typeof value;
+  return t.charAt(0).toUpperCase() + t.slice(1);
+}
+
+const failed = (reason: string): RequestPaymentAnswer => ({
+  errMsg: `requestPayment:fail ${reason}`,
+});
+
+/**
+ * The test-only controls: what WeChat has no API for (a user logging in or paying), faults,
+ * inspection and time. The HTTP endpoints under /__simulator/ map one to one onto these methods.
+ */
+export class SimulatorControls {
+  constructor(
+    private readonly merchants: MerchantRegistry,
+    private readonly store: SimulatorStore,
+    private readonly clock: SimulatorClock,
+    private readonly faultInjector: FaultInjector,
+    private readonly notifier: Notifier,
+  ) {}
+
+  /** What wx.login gives a user: a fresh code and the openid it will resolve to. */
+  login(options: LoginOptions = {}): LoginGrant {
+    const appid = options.appid ?? this.merchants.primary.appId;
+    if (typeof appid !== 'string' || !this.merchants.byAppId(appid)) {
+      throw new SimulatorControlError('appid is not the AppID of a configured merchant');
+    }
+    let openid: string;
+    if (options.openid !== undefined) {
+      if (typeof options.openid !== 'string' || !/^[A-Za-z0-9_-]{1,128}$/.test(options.openid)) {
+        throw new SimulatorControlError('openid must be 1-128 letters, digits, _ or -');
+      }
+      openid = options.openid;
+    } else {
+      if (options.user !== undefined && (typeof options.user !== 'string' || options.user === '')) {
+        throw new SimulatorControlError('user must be a non-empty string');
+      }
+      openid = deriveOpenid(appid, options.user ?? newUserId());
+    }
+    return { code: this.store.issueLoginCode(appid, openid), openid };
+  }
+
+  /**
+   * Plays the WeChat client's part of wx.requestPayment: checks paySign the way the client does,
+   * then lets the user pay, cancel or fail. A successful payment starts the notification.
+   */
+  requestPayment(input: RequestPaymentInput): RequestPaymentAnswer {
+    const params = input as unknown as Record<string, unknown>;
+    if (typeof params.openid !== 'string' || params.openid === '') {
+      throw new SimulatorControlError('openid of the paying user is required');
+    }
+    const outcome = params.outcome ?? 'success';
+    if (outcome !== 'success' && outcome !== 'cancel' && outcome !== 'fail') {
+      throw new SimulatorControlError('outcome must be success, cancel or fail');
+    }
+    const bankType = params.bankType ?? 'OTHERS';
+    if (typeof bankType !== 'string' || !/^[A-Z0-9_]{1,32}$/.test(bankType)) {
+      throw new SimulatorControlError('bankType must be 1-32 upper-case letters, digits or _');
+    }
+    for (const name of PAY_PARAM_NAMES) {
+      if (typeof params[name] !== 'string') {
+        return failed(
+          `parameter error: parameter.${name} should be String instead of ${typeName(params[name])};`,
+        );
+      }
+    }
+    const pay = input;
+    if (!/^\d{1,10}$/.test(pay.timeStamp)) {
+      return failed('parameter error: timeStamp must be Unix seconds as a string of digits');
+    }
+    if (!isSignType(pay.signType))
+      return failed('parameter error: signType must be MD5 or HMAC-SHA256');
+    const prepayId = /^prepay_id=(\S+)$/.exec(pay.package)?.[1];
+    if (!prepayId) return failed('parameter error: package must be prepay_id=<prepay_id>');
+    const found = this.store.findByPrepayId(prepayId);
+    if (!found) return failed('prepay_id无效');
+    const { order, prepay } = found;
+    if (params.appid !== undefined && params.appid !== order.appId)
+      return failed('appid与prepay_id不匹配');
+    if (pay.signType !== order.signType) return failed('signType与下单时的签名类型不一致');
+    const merchant = this.merchants.bound(order.appId, order.mchId);
+    const expected = sign(
+      {
+        appId: order.appId,
+        nonceStr: pay.nonceStr,
+        package: pay.package,
+        signType: pay.signType,
+        timeStamp: pay.timeStamp,
+      },
+      merchant?.apiKey ?? '',
+      pay.signType,
+    );
+    if (!merchant || !signaturesEqual(expected, pay.paySign)) return failed('支付验证签名失败');
+    if (order.state === 'SUCCESS') return failed('该订单已支付');
+    if (order.state === 'CLOSED') return failed('订单已关闭');
+    if (this.clock.now() >= prepay.expiresAt) return failed('prepay_id已过期，请重新下单');
+    if (pay.openid !== order.openid) return failed('当前用户不是下单用户');
+    if (outcome === 'cancel') return failed('cancel');
+    if (outcome === 'fail') {
+      order.state = 'PAYERROR';
+      return failed('支付失败，请稍后再试');
+    }
+    const now = this.clock.date();
+    order.state = 'SUCCESS';
+    order.timeEnd = formatBeijingTime(now);
+    order.bankType = bankType;
+    order.cashFee = order.totalFee;
+    this.store.recordTransaction(order, newTransactionId(now));
+    this.notifier.start(order);
+    return { errMsg: 'requestPayment:ok' };
+  }
+
+  orders(): SimulatedOrderView[] {
+    return this.store.listOrders().map(orderView);
+  }
+
+  /** The order with this number (the first merchant's if several merchants used the same number). */
+  order(outTradeNo: string): SimulatedOrderView | undefined {
+    const [first] = this.store.findByOutTradeNo(outTradeNo);
+    return first && orderView(first);
+  }
+
+  /** Every notification send so far, oldest first; optionally only those of one order. */
+  notifications(outTradeNo?: string): NotificationAttempt[] {
+    const all = this.notifier.records();
+    return outTradeNo === undefined ? all : all.filter((a) => a.outTradeNo === outTradeNo);
+  }
+
+  faults(): SimulatorFaults {
+    return this.faultInjector.current();
+  }
+
+  /** Merges these faults into the active ones; throws SimulatorControlError naming any bad field. */
+  setFaults(update: Partial<SimulatorFaults>): SimulatorFaults {
+    try {
+      return this.faultInjector.set(update);
+    } catch (err) {
+      throw new SimulatorControlError((err as Error).message);
+    }
+  }
+
+  resetFaults(): SimulatorFaults {
+    return this.faultInjector.reset();
+  }
+
+  /** Moves the simulator clock forward; returns the new simulator time. */
+  advanceClock(ms: number): Date {
+    try {
+      return new Date(this.clock.advance(ms));
+    } catch (err) {
+      throw new SimulatorControlError((err as Error).message);
+    }
+  }
+
+  now(): Date {
+    return this.clock.date();
+  }
+
+  /** Resolves with the notification sends once `predicate` accepts them; rejects after `timeoutMs`. */
+  waitForNotifications(
+    predicate: (attempts: NotificationAttempt[]) => boolean,
+    timeoutMs = 5000,
+  ): Promise<NotificationAttempt[]> {
+    return waitFor(() => {
+      const attempts = this.notifications();
+      return predicate(attempts) ? attempts : undefined;
+    }, timeoutMs).catch(() => {
+      throw new Error(
+        `notifications did not reach the expected state within ${timeoutMs} ms; seen: ${JSON.stringify(
+          this.notifications().map((a) => `${a.outTradeNo}#${a.attempt}.${a.copy}:${a.outcome}`),
+        )}`,
+      );
+    });
+  }
+}
+
+/**
+ * Polls `probe` every few milliseconds until it returns something other than undefined or false,
+ * and resolves with that; rejects after `timeoutMs`. A bounded alternative to sleeping in tests.
+ */
+export async function waitFor<T>(
+  probe: () => T | undefined | false,
+  timeoutMs = 5000,
+  intervalMs = 5,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = probe();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() >= deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}

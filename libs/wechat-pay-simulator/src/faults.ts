@@ -1,0 +1,159 @@
+/** The WeChat paths a fault may be limited to. */
+export const WECHAT_PATHS = [
+  '/pay/unifiedorder',
+  '/pay/orderquery',
+  '/pay/closeorder',
+  '/sns/jscode2session',
+] as const;
+export type WechatPath = (typeof WECHAT_PATHS)[number];
+
+/** Faults a test can switch on. Counters ("next N") count down as they fire; the rest stay until reset. */
+export interface SimulatorFaults {
+  /** Drop (do not send) the next N notification attempts; each dropped attempt is retried on schedule. */
+  dropNotifications: number;
+  /** Drop this fraction (0 to 1) of notification attempts. */
+  dropNotificationRate: number;
+  /** Wait this many real milliseconds before each notification send. */
+  notificationDelayMs: number;
+  /** Send this many concurrent copies of each notification attempt (1 = normal). */
+  notificationCopies: number;
+  /** Answer the next N calls with a signed SYSTEMERROR (jscode2session: errcode -1). */
+  systemErrorNext: number;
+  /** Answer this fraction (0 to 1) of calls with SYSTEMERROR. */
+  systemErrorRate: number;
+  /** Limit the SYSTEMERROR fault to these paths; empty means every WeChat path. */
+  systemErrorPaths: WechatPath[];
+  /** Hold every answer for this many real milliseconds (the call itself still takes effect). */
+  slowResponseMs: number;
+  /** Limit the slow fault to these paths; empty means every WeChat path. */
+  slowPaths: WechatPath[];
+  /** Corrupt the signature of the next N signed XML responses. */
+  corruptSignatureNext: number;
+}
+
+export const NO_FAULTS: Readonly<SimulatorFaults> = Object.freeze({
+  dropNotifications: 0,
+  dropNotificationRate: 0,
+  notificationDelayMs: 0,
+  notificationCopies: 1,
+  systemErrorNext: 0,
+  systemErrorRate: 0,
+  systemErrorPaths: [],
+  slowResponseMs: 0,
+  slowPaths: [],
+  corruptSignatureNext: 0,
+});
+
+const MAX_DELAY_MS = 10 * 60 * 1000;
+
+type Check = (value: unknown) => boolean;
+const count: Check = (v) => Number.isSafeInteger(v) && (v as number) >= 0;
+const rate: Check = (v) => typeof v === 'number' && v >= 0 && v <= 1;
+const delay: Check = (v) =>
+  Number.isSafeInteger(v) && (v as number) >= 0 && (v as number) <= MAX_DELAY_MS;
+const copies: Check = (v) => Number.isSafeInteger(v) && (v as number) >= 1 && (v as number) <= 20;
+const paths: Check = (v) =>
+  Array.isArray(v) && v.every((p) => (WECHAT_PATHS as readonly unknown[]).includes(p));
+
+const RULES: Record<keyof SimulatorFaults, { check: Check; expected: string }> = {
+  dropNotifications: { check: count, expected: 'a non-negative integer' },
+  dropNotificationRate: { check: rate, expected: 'a number from 0 to 1' },
+  notificationDelayMs: { check: delay, expected: `an integer from 0 to ${MAX_DELAY_MS}` },
+  notificationCopies: { check: copies, expected: 'an integer from 1 to 20' },
+  systemErrorNext: { check: count, expected: 'a non-negative integer' },
+  systemErrorRate: { check: rate, expected: 'a number from 0 to 1' },
+  systemErrorPaths: { check: paths, expected: `a list of ${WECHAT_PATHS.join(', ')}` },
+  slowResponseMs: { check: delay, expected: `an integer from 0 to ${MAX_DELAY_MS}` },
+  slowPaths: { check: paths, expected: `a list of ${WECHAT_PATHS.join(', ')}` },
+  corruptSignatureNext: { check: count, expected: 'a non-negative integer' },
+};
+
+/** Checks a fault update from a test or the control endpoint; the error names each bad field. */
+export function validateFaults(input: unknown): Partial<SimulatorFaults> {
+  if (input === null || typeof input !== 'object' || Array.isArray(input)) {
+    throw new RangeError('faults must be a JSON object');
+  }
+  const problems: string[] = [];
+  for (const [name, value] of Object.entries(input)) {
+    const rule = RULES[name as keyof SimulatorFaults] as
+      (typeof RULES)[keyof SimulatorFaults] | undefined;
+    if (!rule) problems.push(`${name} is not a known fault`);
+    else if (!rule.check(value)) problems.push(`${name} must be ${rule.expected}`);
+  }
+  if (problems.length > 0) throw new RangeError(`invalid faults: ${problems.join('; ')}`);
+  return input as Partial<SimulatorFaults>;
+}
+
+/**
+ * Holds the active faults and decides, call by call, whether one fires. Fractions use the given
+ * random source (Math.random by default): this is test fault injection, not security.
+ */
+export class FaultInjector {
+  private faults: SimulatorFaults = FaultInjector.fresh();
+
+  constructor(private readonly random: () => number = Math.random) {}
+
+  private static fresh(): SimulatorFaults {
+    return { ...NO_FAULTS, systemErrorPaths: [], slowPaths: [] };
+  }
+
+  current(): SimulatorFaults {
+    return {
+      ...this.faults,
+      systemErrorPaths: [...this.faults.systemErrorPaths],
+      slowPaths: [...this.faults.slowPaths],
+    };
+  }
+
+  /** Merges an update into the active faults and returns the result. */
+  set(update: unknown): SimulatorFaults {
+    const valid = validateFaults(update);
+    this.faults = { ...this.faults, ...valid };
+    return this.current();
+  }
+
+  reset(): SimulatorFaults {
+    this.faults = FaultInjector.fresh();
+    return this.current();
+  }
+
+  private fires(
+    counter: 'dropNotifications' | 'systemErrorNext' | 'corruptSignatureNext',
+    fraction: number,
+  ): boolean {
+    if (this.faults[counter] > 0) {
+      this.faults[counter] -= 1;
+      return true;
+    }
+    return fraction > 0 && this.random() < fraction;
+  }
+
+  private static applies(limit: WechatPath[], path: string): boolean {
+    return limit.length === 0 || (limit as string[]).includes(path);
+  }
+
+  takeNotificationDrop(): boolean {
+    return this.fires('dropNotifications', this.faults.dropNotificationRate);
+  }
+
+  notificationDelayMs(): number {
+    return this.faults.notificationDelayMs;
+  }
+
+  notificationCopies(): number {
+    return this.faults.notificationCopies;
+  }
+
+  takeSystemError(path: string): boolean {
+    if (!FaultInjector.applies(this.faults.systemErrorPaths, path)) return false;
+    return this.fires('systemErrorNext', this.faults.systemErrorRate);
+  }
+
+  slowResponseMs(path: string): number {
+    return FaultInjector.applies(this.faults.slowPaths, path) ? this.faults.slowResponseMs : 0;
+  }
+
+  takeCorruptSignature(): boolean {
+    return this.fires('corruptSignatureNext', 0);
+  }
+}

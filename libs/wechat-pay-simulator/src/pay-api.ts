@@ -1,0 +1,329 @@
+import { isIP } from 'node:net';
+import { createNonce, sign, verify, type SignType } from '../../wechat-pay/src/signer/sign';
+import { parseBeijingTime } from '../../wechat-pay/src/util/beijing-time';
+import { WechatPayXmlError } from '../../wechat-pay/src/errors/errors';
+import { buildXml, parseXml } from '../../wechat-pay/src/xml/xml-codec';
+import type { SimulatorClock } from './clock';
+import type { FaultInjector } from './faults';
+import type { MerchantRegistry, SimulatorMerchant } from './merchants';
+import { sameOrderParameters } from './reentry';
+import type { SimulatedOrder, SimulatorStore } from './store';
+
+export const PAY_PATHS = ['/pay/unifiedorder', '/pay/orderquery', '/pay/closeorder'] as const;
+export type PayPath = (typeof PAY_PATHS)[number];
+
+/** The `return_msg` of each envelope failure (return_code=FAIL, unsigned). */
+export const RETURN_MSG = {
+  notPost: '请使用post方法',
+  emptyBody: 'post数据为空',
+  tooLarge: 'post数据过大',
+  notUtf8: '编码格式有误，请使用UTF-8编码',
+  badXml: 'XML格式错误',
+  missing: '缺少参数',
+  badSignature: '签名错误',
+  unknownMchId: '商户号mch_id不存在',
+  notBound: 'appid和mch_id不匹配',
+  jsapiOpenid: 'JSAPI支付必须传openid',
+  productNotEnabled: '商户号该产品权限未开通，请前往商户平台>产品中心检查后重试',
+  tooLong: (field: string) => `${field}参数长度有误`,
+  badFormat: (field: string) => `${field}参数格式错误`,
+} as const;
+
+/** Business failures (result_code=FAIL, signed): err_code and err_code_des. */
+export const BUSINESS_ERRORS = {
+  duplicate: ['INVALID_REQUEST', '201 商户订单号重复'],
+  paid: ['ORDERPAID', '该订单已支付'],
+  closed: ['ORDERCLOSED', '订单已关闭'],
+  notExist: ['ORDERNOTEXIST', '订单不存在'],
+  systemError: ['SYSTEMERROR', '系统错误，请稍后重试'],
+  badTotalFee: ['PARAM_ERROR', 'total_fee必须是大于0的整数，单位为分'],
+  timeExpireTooShort: ['PARAM_ERROR', 'time_expire时间过短，刷卡至少1分钟，其他5分钟'],
+} as const satisfies Record<string, readonly [string, string]>;
+
+const TIME_EXPIRE_MIN_MS = 5 * 60 * 1000;
+
+type FieldCheck = (value: string) => boolean;
+
+interface FieldRule {
+  max: number;
+  min?: number;
+  required?: boolean;
+  valid?: FieldCheck;
+}
+
+const pattern =
+  (re: RegExp): FieldCheck =>
+  (value) =>
+    re.test(value);
+const beijingTime: FieldCheck = (value) => parseBeijingTime(value) !== undefined;
+const ORDER_NO = pattern(/^[0-9A-Za-z_\-|*]+$/);
+
+const COMMON: Record<string, FieldRule> = {
+  appid: { max: 32, required: true },
+  mch_id: { max: 32, required: true, valid: pattern(/^\d+$/) },
+  nonce_str: { max: 32, required: true },
+  sign: { max: 64 },
+  sign_type: { max: 32, valid: pattern(/^(MD5|HMAC-SHA256)$/) },
+};
+
+/** Field rules of each API (§4.1, §7, §8). `sign` is checked with the signature, not as "missing". */
+const RULES: Record<PayPath, Record<string, FieldRule>> = {
+  '/pay/unifiedorder': {
+    ...COMMON,
+    device_info: { max: 32 },
+    body: { max: 127, required: true },
+    detail: { max: 6000 },
+    attach: { max: 127 },
+    out_trade_no: { max: 32, min: 6, required: true, valid: ORDER_NO },
+    fee_type: { max: 16, valid: pattern(/^CNY$/) },
+    total_fee: { max: 16, required: true },
+    spbill_create_ip: { max: 64, required: true, valid: (v) => isIP(v) !== 0 },
+    time_start: { max: 14, valid: beijingTime },
+    time_expire: { max: 14, valid: beijingTime },
+    goods_tag: { max: 32 },
+    notify_url: { max: 256, required: true, valid: pattern(/^https?:\/\/[^\s?#]+$/) },
+    trade_type: { max: 16, required: true, valid: pattern(/^(JSAPI|NATIVE|APP|MWEB)$/) },
+    product_id: { max: 32 },
+    limit_pay: { max: 32, valid: pattern(/^no_credit$/) },
+    openid: { max: 128 },
+    receipt: { max: 8 },
+    profit_sharing: { max: 16, valid: pattern(/^[YN]$/) },
+    scene_info: { max: 256 },
+  },
+  '/pay/orderquery': {
+    ...COMMON,
+    transaction_id: { max: 32, valid: pattern(/^\d+$/) },
+    out_trade_no: { max: 32, valid: ORDER_NO },
+  },
+  '/pay/closeorder': {
+    ...COMMON,
+    out_trade_no: { max: 32, required: true, valid: ORDER_NO },
+  },
+};
+
+/** Characters, not UTF-16 units or bytes: a Chinese body of 127 characters is accepted. */
+const length = (value: string) => [...value].length;
+
+/** The first envelope problem of a request's fields, in the order a client would fix them. */
+export function envelopeProblem(
+  path: PayPath,
+  params: Readonly<Record<string, string>>,
+): string | undefined {
+  const rules = Object.entries(RULES[path]);
+  const given = (name: string) => (params[name] ?? '') !== '';
+  if (rules.some(([name, rule]) => rule.required && !given(name))) return RETURN_MSG.missing;
+  for (const [name, rule] of rules) {
+    if (!given(name)) continue;
+    const chars = length(params[name]);
+    if (chars > rule.max || chars < (rule.min ?? 0)) return RETURN_MSG.tooLong(name);
+  }
+  for (const [name, rule] of rules) {
+    if (given(name) && rule.valid && !rule.valid(params[name])) return RETURN_MSG.badFormat(name);
+  }
+  if (path === '/pay/orderquery' && !given('transaction_id') && !given('out_trade_no')) {
+    return RETURN_MSG.missing;
+  }
+  return undefined;
+}
+
+export interface PayApiSettings {
+  closeOrderMinAgeMs: number;
+  maxBodyBytes: number;
+}
+
+interface CallContext {
+  merchant: Readonly<SimulatorMerchant>;
+  signType: SignType;
+  deviceInfo?: string;
+}
+
+type Fields = Record<string, string | number | undefined>;
+
+/** The three WeChat Pay XML APIs: envelope checks, then the business rules of each. */
+export class PayApi {
+  constructor(
+    private readonly merchants: MerchantRegistry,
+    private readonly store: SimulatorStore,
+    private readonly clock: SimulatorClock,
+    private readonly faults: FaultInjector,
+    private readonly settings: PayApiSettings,
+  ) {}
+
+  static fail(returnMsg: string): string {
+    return buildXml({ return_code: 'FAIL', return_msg: returnMsg });
+  }
+
+  async handle(path: PayPath, body: Buffer): Promise<string> {
+    let params: Record<string, string>;
+    try {
+      params = await parseXml(body, { maxBytes: this.settings.maxBodyBytes });
+    } catch (err) {
+      const reason = err instanceof WechatPayXmlError ? err.reason : undefined;
+      if (reason === 'EMPTY') return PayApi.fail(RETURN_MSG.emptyBody);
+      if (reason === 'NOT_UTF8') return PayApi.fail(RETURN_MSG.notUtf8);
+      if (reason === 'TOO_LARGE') return PayApi.fail(RETURN_MSG.tooLarge);
+      return PayApi.fail(RETURN_MSG.badXml);
+    }
+    const problem = envelopeProblem(path, params);
+    if (problem) return PayApi.fail(problem);
+
+    const merchant = this.merchants.bound(params.appid, params.mch_id);
+    if (!merchant) {
+      return PayApi.fail(
+        this.merchants.hasMchId(params.mch_id) ? RETURN_MSG.notBound : RETURN_MSG.unknownMchId,
+      );
+    }
+    const signType: SignType = params.sign_type === 'HMAC-SHA256' ? 'HMAC-SHA256' : 'MD5';
+    if (!verify(params, merchant.apiKey, { fallback: 'MD5', expected: signType })) {
+      return PayApi.fail(RETURN_MSG.badSignature);
+    }
+    const ctx: CallContext = { merchant, signType, deviceInfo: params.device_info || undefined };
+    if (path === '/pay/unifiedorder') {
+      if (params.trade_type !== 'JSAPI') return PayApi.fail(RETURN_MSG.productNotEnabled);
+      if (!params.openid) return PayApi.fail(RETURN_MSG.jsapiOpenid);
+    }
+    if (this.faults.takeSystemError(path))
+      return this.businessFailure(ctx, BUSINESS_ERRORS.systemError);
+
+    switch (path) {
+      case '/pay/unifiedorder':
+        return this.unifiedOrder(ctx, params);
+      case '/pay/orderquery':
+        return this.orderQuery(ctx, params);
+      case '/pay/closeorder':
+        return this.closeOrder(ctx, params);
+    }
+  }
+
+  private unifiedOrder(ctx: CallContext, params: Record<string, string>): string {
+    const existing = this.store.findOrder(ctx.merchant.mchId, params.out_trade_no);
+    if (existing) {
+      if (existing.state === 'SUCCESS') return this.businessFailure(ctx, BUSINESS_ERRORS.paid);
+      if (existing.state === 'CLOSED') return this.businessFailure(ctx, BUSINESS_ERRORS.closed);
+      if (!sameOrderParameters(existing.params, params)) {
+        return this.businessFailure(ctx, BUSINESS_ERRORS.duplicate);
+      }
+      existing.signType = ctx.signType;
+      const prepay = this.store.livePrepay(existing);
+      return this.success(ctx, { trade_type: existing.tradeType, prepay_id: prepay.id });
+    }
+
+    const totalFee = Number(params.total_fee);
+    if (!/^[1-9]\d*$/.test(params.total_fee) || !Number.isSafeInteger(totalFee)) {
+      return this.businessFailure(ctx, BUSINESS_ERRORS.badTotalFee);
+    }
+    let expiresAt: number | undefined;
+    if (params.time_expire) {
+      expiresAt = (parseBeijingTime(params.time_expire) as Date).getTime();
+      const start = params.time_start ? (parseBeijingTime(params.time_start) as Date).getTime() : 0;
+      if (expiresAt < Math.max(this.clock.now(), start) + TIME_EXPIRE_MIN_MS) {
+        return this.businessFailure(ctx, BUSINESS_ERRORS.timeExpireTooShort);
+      }
+    }
+    const order = this.store.createOrder({
+      appId: ctx.merchant.appId,
+      mchId: ctx.merchant.mchId,
+      outTradeNo: params.out_trade_no,
+      params: { ...params },
+      totalFee,
+      body: params.body,
+      attach: params.attach ?? '',
+      deviceInfo: params.device_info ?? '',
+      openid: params.openid,
+      tradeType: params.trade_type,
+      feeType: params.fee_type || 'CNY',
+      notifyUrl: params.notify_url,
+      signType: ctx.signType,
+      expiresAt,
+    });
+    return this.success(ctx, { trade_type: order.tradeType, prepay_id: order.prepay.id });
+  }
+
+  private orderQuery(ctx: CallContext, params: Record<string, string>): string {
+    const mchId = ctx.merchant.mchId;
+    const order = params.transaction_id
+      ? this.store.findByTransactionId(mchId, params.transaction_id)
+      : this.store.findOrder(mchId, params.out_trade_no);
+    if (!order) return this.businessFailure(ctx, BUSINESS_ERRORS.notExist);
+    return this.success(ctx, queryFields(order));
+  }
+
+  private closeOrder(ctx: CallContext, params: Record<string, string>): string {
+    const order = this.store.findOrder(ctx.merchant.mchId, params.out_trade_no);
+    if (!order) return this.businessFailure(ctx, BUSINESS_ERRORS.notExist);
+    if (order.state === 'SUCCESS') return this.businessFailure(ctx, BUSINESS_ERRORS.paid);
+    if (order.state === 'CLOSED') return this.businessFailure(ctx, BUSINESS_ERRORS.closed);
+    const minAgeMs = this.settings.closeOrderMinAgeMs;
+    if (this.clock.now() - order.createdAt < minAgeMs) {
+      const minutes = Math.ceil(minAgeMs / 60_000);
+      return this.businessFailure(ctx, [
+        'SYSTEMERROR',
+        `订单创建后${minutes}分钟内不能关单，请稍后重试`,
+      ]);
+    }
+    order.state = 'CLOSED';
+    order.closedAt = this.clock.now();
+    order.closedBy = 'closeorder';
+    return this.success(ctx, { result_msg: 'OK' });
+  }
+
+  private success(ctx: CallContext, fields: Fields): string {
+    return this.signed(ctx, { result_code: 'SUCCESS', ...fields });
+  }
+
+  private businessFailure(
+    ctx: CallContext,
+    [errCode, errCodeDes]: readonly [string, string],
+  ): string {
+    return this.signed(ctx, { result_code: 'FAIL', err_code: errCode, err_code_des: errCodeDes });
+  }
+
+  /** Signs with the request's algorithm and a fresh nonce, as the real server does. */
+  private signed(ctx: CallContext, fields: Fields): string {
+    const out: Fields = {
+      return_code: 'SUCCESS',
+      return_msg: 'OK',
+      appid: ctx.merchant.appId,
+      mch_id: ctx.merchant.mchId,
+      device_info: ctx.deviceInfo,
+      nonce_str: createNonce(),
+      ...fields,
+    };
+    let signature = sign(out, ctx.merchant.apiKey, ctx.signType);
+    if (this.faults.takeCorruptSignature()) {
+      signature = (signature[0] === 'A' ? 'B' : 'A') + signature.slice(1);
+    }
+    return buildXml({ ...out, sign: signature });
+  }
+}
+
+const TRADE_STATE_DESC: Record<SimulatedOrder['state'], string> = {
+  NOTPAY: '订单未支付',
+  SUCCESS: '支付成功',
+  CLOSED: '订单已关闭',
+  PAYERROR: '支付失败，请重新下单支付',
+};
+
+/** orderquery's fields for each state: payer and payment fields only once paid (§7). */
+export function queryFields(order: SimulatedOrder): Fields {
+  const common: Fields = {
+    out_trade_no: order.outTradeNo,
+    trade_state: order.state,
+    trade_state_desc: TRADE_STATE_DESC[order.state],
+    total_fee: order.totalFee,
+  };
+  if (order.state !== 'SUCCESS') return common;
+  return {
+    ...common,
+    openid: order.openid,
+    is_subscribe: 'N',
+    trade_type: order.tradeType,
+    bank_type: order.bankType,
+    fee_type: order.feeType,
+    cash_fee: order.cashFee,
+    cash_fee_type: order.feeType,
+    transaction_id: order.transactionId,
+    attach: order.attach,
+    time_end: order.timeEnd,
+  };
+}

@@ -1,0 +1,179 @@
+import { inspect } from 'node:util';
+import { plainToInstance } from 'class-transformer';
+import {
+  IsIn,
+  IsInt,
+  IsNotEmpty,
+  IsOptional,
+  IsString,
+  IsUrl,
+  Length,
+  Matches,
+  Max,
+  Min,
+  validateSync,
+} from 'class-validator';
+import { WechatPayConfigError } from '../errors/errors';
+import { SIGN_TYPES, type SignType } from '../signer/sign';
+import { DEFAULT_MAX_XML_BYTES } from '../xml/xml-codec';
+
+/** What a host app passes to `WechatPayModule.forRoot()` (or returns from its `useFactory`). */
+export interface WechatPayModuleOptions {
+  /** The mini-program AppID bound to the merchant number. */
+  appId: string;
+  /** The merchant number (digits). */
+  mchId: string;
+  /** The API v2 key: exactly 32 characters. Never logged. */
+  apiKey: string;
+  /** Signature algorithm for requests and pay parameters. Default `HMAC-SHA256`. */
+  signType?: SignType;
+  /** The mini-program AppSecret, needed only for `jscode2session`. Never logged. */
+  appSecret?: string;
+  /** Default `notify_url` for orders: absolute, no query string. */
+  notifyUrl?: string;
+  /** WeChat Pay API host. Default `https://api.mch.weixin.qq.com`. */
+  baseUrl?: string;
+  /** Mini-program server API host (login). Default `https://api.weixin.qq.com`. */
+  apiBaseUrl?: string;
+  /** TCP/TLS connect timeout in ms. Default 6000 (the official SDK's). */
+  connectTimeoutMs?: number;
+  /** Time allowed for the response after connecting, in ms. Default 8000 (the official SDK's). */
+  readTimeoutMs?: number;
+  /** Largest XML body accepted from WeChat (responses and notifications). Default 64 KiB. */
+  maxBodyBytes?: number;
+  /** Most sockets kept per host by the keep-alive pool. Default 50. */
+  maxSockets?: number;
+}
+
+const URL_OPTIONS = { require_tld: false, require_protocol: true, protocols: ['http', 'https'] };
+
+class OptionsSchema {
+  @IsString({ message: 'must be a string' })
+  @IsNotEmpty({ message: 'is required' })
+  @Length(1, 32, { message: 'must be 1 to 32 characters' })
+  appId!: string;
+
+  @IsString({ message: 'must be a string' })
+  @Matches(/^\d{1,32}$/, { message: 'must be 1 to 32 digits' })
+  mchId!: string;
+
+  @IsString({ message: 'must be a string' })
+  @Length(32, 32, { message: 'must be exactly 32 characters' })
+  apiKey!: string;
+
+  @IsOptional()
+  @IsIn(SIGN_TYPES, { message: `must be one of ${SIGN_TYPES.join(', ')}` })
+  signType?: SignType;
+
+  @IsOptional()
+  @IsString({ message: 'must be a string' })
+  @IsNotEmpty({ message: 'must not be empty when given' })
+  appSecret?: string;
+
+  @IsOptional()
+  @IsUrl(URL_OPTIONS, { message: 'must be an absolute http(s) URL' })
+  @Matches(/^[^?#]*$/, { message: 'must not contain a query string or fragment' })
+  notifyUrl?: string;
+
+  @IsOptional()
+  @IsUrl(URL_OPTIONS, { message: 'must be an absolute http(s) URL' })
+  baseUrl?: string;
+
+  @IsOptional()
+  @IsUrl(URL_OPTIONS, { message: 'must be an absolute http(s) URL' })
+  apiBaseUrl?: string;
+
+  @IsOptional()
+  @IsInt({ message: 'must be an integer number of milliseconds' })
+  @Min(1, { message: 'must be at least 1' })
+  @Max(120_000, { message: 'must be at most 120000' })
+  connectTimeoutMs?: number;
+
+  @IsOptional()
+  @IsInt({ message: 'must be an integer number of milliseconds' })
+  @Min(1, { message: 'must be at least 1' })
+  @Max(300_000, { message: 'must be at most 300000' })
+  readTimeoutMs?: number;
+
+  @IsOptional()
+  @IsInt({ message: 'must be an integer number of bytes' })
+  @Min(512, { message: 'must be at least 512' })
+  @Max(16 * 1024 * 1024, { message: 'must be at most 16777216' })
+  maxBodyBytes?: number;
+
+  @IsOptional()
+  @IsInt({ message: 'must be an integer' })
+  @Min(1, { message: 'must be at least 1' })
+  maxSockets?: number;
+}
+
+/** The validated, frozen configuration every service reads. Secrets are hidden from logs and JSON. */
+export class WechatPayConfig {
+  readonly appId: string;
+  readonly mchId: string;
+  readonly signType: SignType;
+  readonly notifyUrl?: string;
+  readonly baseUrl: string;
+  readonly apiBaseUrl: string;
+  readonly connectTimeoutMs: number;
+  readonly readTimeoutMs: number;
+  readonly maxBodyBytes: number;
+  readonly maxSockets: number;
+  /** Non-enumerable so that spreading, JSON or a logger never carries them. */
+  declare readonly apiKey: string;
+  declare readonly appSecret?: string;
+
+  constructor(options: WechatPayModuleOptions) {
+    this.appId = options.appId;
+    this.mchId = options.mchId;
+    this.signType = options.signType ?? 'HMAC-SHA256';
+    if (options.notifyUrl !== undefined) this.notifyUrl = options.notifyUrl;
+    this.baseUrl = (options.baseUrl ?? 'https://api.mch.weixin.qq.com').replace(/\/+$/, '');
+    this.apiBaseUrl = (options.apiBaseUrl ?? 'https://api.weixin.qq.com').replace(/\/+$/, '');
+    this.connectTimeoutMs = options.connectTimeoutMs ?? 6000;
+    this.readTimeoutMs = options.readTimeoutMs ?? 8000;
+    this.maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_XML_BYTES;
+    this.maxSockets = options.maxSockets ?? 50;
+    Object.defineProperty(this, 'apiKey', { value: options.apiKey, enumerable: false });
+    Object.defineProperty(this, 'appSecret', { value: options.appSecret, enumerable: false });
+    Object.freeze(this);
+  }
+
+  toJSON(): Record<string, unknown> {
+    // Spreading copies only enumerable fields, so the secrets are not in `visible`.
+    const visible: Partial<WechatPayConfig> = { ...this };
+    return {
+      ...visible,
+      apiKey: '[redacted]',
+      appSecret: this.appSecret ? '[redacted]' : undefined,
+    };
+  }
+
+  [inspect.custom](): string {
+    return `WechatPayConfig ${inspect(this.toJSON())}`;
+  }
+}
+
+/**
+ * Validates module options once, at bootstrap. A bad value throws WechatPayConfigError naming
+ * every offending field; values are never echoed (the messages are fixed texts per rule).
+ */
+export function resolveWechatPayConfig(options: unknown): WechatPayConfig {
+  if (options === null || typeof options !== 'object') {
+    throw new WechatPayConfigError([{ field: 'options', problems: ['must be an object'] }]);
+  }
+  const schema = plainToInstance(OptionsSchema, options, { excludeExtraneousValues: false });
+  const errors = validateSync(schema, {
+    forbidUnknownValues: false,
+    validationError: { target: false, value: false },
+  });
+  if (errors.length > 0) {
+    throw new WechatPayConfigError(
+      errors.map((e) => ({
+        field: e.property,
+        problems: Object.values(e.constraints ?? {}),
+      })),
+    );
+  }
+  return new WechatPayConfig(options as WechatPayModuleOptions);
+}

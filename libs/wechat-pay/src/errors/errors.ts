@@ -1,0 +1,159 @@
+/**
+ * Every failure the library reports is a WechatPayError with a machine-readable `code`, a
+ * `retryable` flag (true only when repeating the call with the same parameters is safe and may
+ * succeed) and, where a response was received, its raw body. No error message ever contains a
+ * secret: messages are built from field names and WeChat's own texts only.
+ */
+export type WechatPayErrorCode =
+  | 'CONFIG_INVALID'
+  | 'REQUEST_INVALID'
+  | 'XML_INVALID'
+  | 'TRANSPORT'
+  | 'PROTOCOL'
+  | 'RETURN_FAIL'
+  | 'BAD_SIGNATURE'
+  | 'BUSINESS'
+  | 'LOGIN';
+
+export abstract class WechatPayError extends Error {
+  abstract readonly code: WechatPayErrorCode;
+  readonly retryable: boolean;
+  readonly rawBody?: string;
+
+  protected constructor(message: string, options: { retryable?: boolean; rawBody?: string } = {}) {
+    super(message);
+    this.name = new.target.name;
+    this.retryable = options.retryable ?? false;
+    if (options.rawBody !== undefined) this.rawBody = options.rawBody;
+  }
+}
+
+/** Module options failed validation at start-up. `fields` names each bad option; values are never echoed. */
+export class WechatPayConfigError extends WechatPayError {
+  readonly code = 'CONFIG_INVALID';
+  constructor(readonly fields: ReadonlyArray<{ field: string; problems: string[] }>) {
+    super(
+      `invalid WechatPayModule options: ${fields
+        .map((f) => `${f.field} (${f.problems.join('; ')})`)
+        .join(', ')}`,
+    );
+  }
+}
+
+/** A request was refused before it left: nothing was sent to WeChat. */
+export class WechatPayRequestError extends WechatPayError {
+  readonly code = 'REQUEST_INVALID';
+  constructor(
+    readonly field: string,
+    reason: string,
+  ) {
+    super(`invalid request field ${field}: ${reason}`);
+  }
+}
+
+export type XmlErrorReason =
+  | 'EMPTY'
+  | 'TOO_LARGE'
+  | 'NOT_UTF8'
+  | 'DOCTYPE'
+  | 'MALFORMED'
+  | 'NESTED'
+  | 'DUPLICATE_FIELD'
+  | 'WRONG_ROOT'
+  | 'BAD_FIELD_NAME';
+
+/** An XML document was refused by the codec. `reason` says which hazard was found. */
+export class WechatPayXmlError extends WechatPayError {
+  readonly code = 'XML_INVALID';
+  constructor(
+    readonly reason: XmlErrorReason,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export type TransportFailure =
+  'CONNECT_TIMEOUT' | 'READ_TIMEOUT' | 'NETWORK' | 'HTTP_STATUS' | 'TOO_LARGE';
+
+/** The HTTP exchange itself failed: no usable response was received. */
+export class WechatPayTransportError extends WechatPayError {
+  readonly code = 'TRANSPORT';
+  /** The HTTP status, for HTTP_STATUS failures. */
+  readonly status?: number;
+  constructor(
+    readonly failure: TransportFailure,
+    message: string,
+    options: { retryable: boolean; rawBody?: string; status?: number } = { retryable: true },
+  ) {
+    super(message, options);
+    if (options.status !== undefined) this.status = options.status;
+  }
+}
+
+/** The response is not a WeChat Pay envelope (no `return_code`, or not XML at all). */
+export class WechatPayProtocolError extends WechatPayError {
+  readonly code = 'PROTOCOL';
+  constructor(message: string, rawBody: string) {
+    super(message, { rawBody, retryable: false });
+  }
+}
+
+/** `return_code=FAIL`: WeChat refused the request at the envelope level; `returnMsg` is its reason. */
+export class WechatPayReturnError extends WechatPayError {
+  readonly code = 'RETURN_FAIL';
+  constructor(
+    readonly returnMsg: string,
+    rawBody: string,
+  ) {
+    super(`WeChat Pay refused the request: ${returnMsg || '(no return_msg)'}`, { rawBody });
+  }
+}
+
+/** A `return_code=SUCCESS` response whose signature does not verify: it must not be trusted. */
+export class WechatPaySignatureError extends WechatPayError {
+  readonly code = 'BAD_SIGNATURE';
+  constructor(rawBody: string) {
+    super('the response signature does not verify; the response was rejected', { rawBody });
+  }
+}
+
+/** Error codes after which the same call with the same parameters is safe and may succeed. */
+export const RETRYABLE_ERR_CODES: ReadonlySet<string> = new Set([
+  'SYSTEMERROR',
+  'BIZERR_NEED_RETRY',
+  'ORDER_NOT_READY',
+]);
+
+/** `result_code=FAIL`: a signed business refusal carrying WeChat's `err_code` and `err_code_des`. */
+export class WechatPayBusinessError extends WechatPayError {
+  readonly code = 'BUSINESS';
+  constructor(
+    readonly errCode: string,
+    readonly errCodeDes: string,
+    rawBody: string,
+  ) {
+    super(`WeChat Pay business error ${errCode}: ${errCodeDes}`, {
+      rawBody,
+      retryable: RETRYABLE_ERR_CODES.has(errCode),
+    });
+  }
+}
+
+/**
+ * jscode2session answered with a non-zero `errcode`. Never retryable: a login code is single-use,
+ * so the mini-program must call wx.login again for a fresh one.
+ */
+export class WechatPayLoginError extends WechatPayError {
+  readonly code = 'LOGIN';
+  constructor(
+    readonly errcode: number,
+    readonly errmsg: string,
+    rawBody: string,
+  ) {
+    super(`jscode2session failed with errcode ${errcode}: ${errmsg}`, {
+      rawBody,
+      retryable: false,
+    });
+  }
+}

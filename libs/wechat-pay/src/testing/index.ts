@@ -1,0 +1,143 @@
+/**
+ * Helpers for a host app's own tests: build correctly signed payment notifications and read the
+ * reply its notify route sent. Not for production code paths.
+ */
+import { createNonce, sign, type SignableParams, type SignType } from '../signer/sign';
+import { formatBeijingTime } from '../util/beijing-time';
+import { buildXml, parseXml } from '../xml/xml-codec';
+
+/** The signature WeChat would put in `sign` for these parameters (empty values and `sign` left out). */
+export function signParams(
+  params: SignableParams,
+  apiKey: string,
+  signType: SignType = 'MD5',
+): string {
+  return sign(params, apiKey, signType);
+}
+
+/** A field value for building notifications; `undefined` or `null` removes the field. */
+export type NotificationFieldValue = string | number | null | undefined;
+
+export interface PaymentNotificationOptions {
+  /** The merchant's 32-character API key the notification is signed with. */
+  apiKey: string;
+  appId: string;
+  mchId: string;
+  /** Default: a fresh `TEST…` order number, unique within the process. */
+  outTradeNo?: string;
+  /** Default: a 28-digit id. */
+  transactionId?: string;
+  /** Fen. Default 1. */
+  totalFee?: number;
+  /** Fen. Default: `totalFee`. */
+  cashFee?: number;
+  /** Default `oTestOpenid0000000000000000`. */
+  openid?: string;
+  /** Beijing `yyyyMMddHHmmss` or a Date. Default: now. */
+  timeEnd?: string | Date;
+  attach?: string;
+  /** Default `JSAPI`. */
+  tradeType?: string;
+  /** Default `CFT`. */
+  bankType?: string;
+  /** Default `CNY`. */
+  feeType?: string;
+  /** Default `SUCCESS`. */
+  resultCode?: string;
+  /** Algorithm of the signature. Default `MD5`. */
+  signType?: SignType;
+  /**
+   * Whether the notification carries `sign_type`. Default: true for HMAC-SHA256 and false for MD5,
+   * which is how WeChat sends them.
+   */
+  includeSignType?: boolean;
+  /** Added or replacing fields before signing; `undefined`/`null` removes a field. */
+  fields?: Readonly<Record<string, NotificationFieldValue>>;
+  /** Added or replacing fields after signing, to build tampered notifications. */
+  afterSigning?: Readonly<Record<string, NotificationFieldValue>>;
+  /** Replaces the computed signature; `null` sends no `sign` at all. */
+  sign?: string | null;
+}
+
+export interface BuiltPaymentNotification {
+  /** The XML body, as WeChat would POST it. */
+  xml: string;
+  /** Every field in the body, `sign` included. */
+  fields: Record<string, string>;
+}
+
+let orderCounter = 0;
+
+function applyFields(
+  target: Record<string, string>,
+  changes: Readonly<Record<string, NotificationFieldValue>>,
+) {
+  for (const [name, value] of Object.entries(changes)) {
+    if (value === undefined || value === null) delete target[name];
+    else target[name] = String(value);
+  }
+}
+
+function fen(name: string, value: number): string {
+  if (!Number.isSafeInteger(value) || value < 0) {
+    throw new TypeError(`${name} must be a non-negative integer number of fen`);
+  }
+  return String(value);
+}
+
+/** A signed payment notification with realistic defaults for every required field. */
+export function buildPaymentNotification(
+  options: PaymentNotificationOptions,
+): BuiltPaymentNotification {
+  const signType = options.signType ?? 'MD5';
+  const includeSignType = options.includeSignType ?? signType === 'HMAC-SHA256';
+  const totalFee = options.totalFee ?? 1;
+  orderCounter += 1;
+  const timeEnd =
+    options.timeEnd instanceof Date
+      ? formatBeijingTime(options.timeEnd)
+      : (options.timeEnd ?? formatBeijingTime(new Date()));
+
+  const fields: Record<string, string> = {
+    return_code: 'SUCCESS',
+    appid: options.appId,
+    mch_id: options.mchId,
+    nonce_str: createNonce(),
+    result_code: options.resultCode ?? 'SUCCESS',
+    openid: options.openid ?? 'oTestOpenid0000000000000000',
+    is_subscribe: 'N',
+    trade_type: options.tradeType ?? 'JSAPI',
+    bank_type: options.bankType ?? 'CFT',
+    total_fee: fen('totalFee', totalFee),
+    fee_type: options.feeType ?? 'CNY',
+    cash_fee: fen('cashFee', options.cashFee ?? totalFee),
+    transaction_id: options.transactionId ?? '4200000000202401010000000001',
+    out_trade_no: options.outTradeNo ?? `TEST${Date.now()}${String(orderCounter).padStart(4, '0')}`,
+    time_end: timeEnd,
+  };
+  if (options.attach !== undefined) fields.attach = options.attach;
+  if (includeSignType) fields.sign_type = signType;
+  applyFields(fields, options.fields ?? {});
+
+  if (options.sign === undefined) fields.sign = sign(fields, options.apiKey, signType);
+  else if (options.sign !== null) fields.sign = options.sign;
+  else delete fields.sign;
+  applyFields(fields, options.afterSigning ?? {});
+
+  return { xml: buildXml(fields), fields };
+}
+
+export interface NotifyReply {
+  returnCode: string;
+  /** Undefined when the reply has no `return_msg`. */
+  returnMsg?: string;
+}
+
+/** Reads a notify reply body (`<xml><return_code>…</return_code><return_msg>…</return_msg></xml>`). */
+export async function parseNotifyReply(xml: string): Promise<NotifyReply> {
+  const fields = await parseXml(xml);
+  if (fields.return_code === undefined) throw new Error('the reply has no return_code');
+  const reply: NotifyReply = { returnCode: fields.return_code };
+  if (fields.return_msg !== undefined) reply.returnMsg = fields.return_msg;
+  return reply;
+}

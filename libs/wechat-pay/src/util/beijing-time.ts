@@ -1,0 +1,27 @@
+/** WeChat Pay times are Beijing wall-clock time (UTC+8, no daylight saving) as `yyyyMMddHHmmss`. */
+const BEIJING_OFFSET_MS = 8 * 60 * 60 * 1000;
+const COMPACT_TIME = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})$/;
+
+export function formatBeijingTime(date: Date): string {
+  const shifted = new Date(date.getTime() + BEIJING_OFFSET_MS);
+  const pad = (n: number, width = 2) => String(n).padStart(width, '0');
+  return (
+    pad(shifted.getUTCFullYear(), 4) +
+    pad(shifted.getUTCMonth() + 1) +
+    pad(shifted.getUTCDate()) +
+    pad(shifted.getUTCHours()) +
+    pad(shifted.getUTCMinutes()) +
+    pad(shifted.getUTCSeconds())
+  );
+}
+
+/** Parses `yyyyMMddHHmmss` (Beijing time); undefined when the text is not a real calendar time. */
+export function parseBeijingTime(text: string): Date | undefined {
+  const m = COMPACT_TIME.exec(text);
+  if (!m) return undefined;
+  const [year, month, day, hour, minute, second] = m.slice(1).map(Number);
+  const utc = Date.UTC(year, month - 1, day, hour, minute, second);
+  const date = new Date(utc - BEIJING_OFFSET_MS);
+  // Date.UTC rolls over out-of-range parts (month 13, 25 o'clock); a round trip catches that.
+  return formatBeijingTime(date) === text ? date : undefined;
+}

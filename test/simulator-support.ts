@@ -1,0 +1,180 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createNonce, sign, verify, type SignType } from '@app/wechat-pay/signer/sign';
+import { formatBeijingTime } from '@app/wechat-pay/util/beijing-time';
+import { buildXml, parseXml } from '@app/wechat-pay/xml/xml-codec';
+import type { SimulatorMerchant } from '@app/wechat-pay-simulator';
+
+/** What one XML call to the simulator returned. */
+export interface XmlReply {
+  status: number;
+  text: string;
+  fields: Record<string, string>;
+}
+
+/**
+ * A deliberately small signed-XML client for the simulator e2e specs, built only on the core
+ * signer and codec, so the simulator is tested independently of the library's gateway.
+ */
+export class SimClient {
+  constructor(
+    readonly baseUrl: string,
+    readonly merchant: SimulatorMerchant,
+    readonly signType: SignType = 'MD5',
+  ) {}
+
+  /** Adds appid, mch_id, nonce_str and (for HMAC) sign_type, signs and posts. */
+  call(path: string, fields: Record<string, string | number | undefined>): Promise<XmlReply> {
+    return this.post(path, this.signed(fields));
+  }
+
+  signed(fields: Record<string, string | number | undefined>): string {
+    const all: Record<string, string | number | undefined> = {
+      appid: this.merchant.appId,
+      mch_id: this.merchant.mchId,
+      nonce_str: createNonce(),
+      sign_type: this.signType === 'HMAC-SHA256' ? 'HMAC-SHA256' : undefined,
+      ...fields,
+    };
+    return buildXml({ ...all, sign: sign(all, this.merchant.apiKey, this.signType) });
+  }
+
+  async post(path: string, body: string, method = 'POST'): Promise<XmlReply> {
+    const res = await fetch(`${this.baseUrl}${path}`, {
+      method,
+      headers: { 'Content-Type': 'text/xml' },
+      body: method === 'GET' ? undefined : body,
+    });
+    const text = await res.text();
+    return { status: res.status, text, fields: await parseXml(text) };
+  }
+
+  /** True when a reply's signature verifies with this client's algorithm and key. */
+  verifies(reply: XmlReply): boolean {
+    return verify(reply.fields, this.merchant.apiKey, { fallback: 'MD5', expected: this.signType });
+  }
+
+  unifiedOrder(overrides: Record<string, string | number | undefined> = {}): Promise<XmlReply> {
+    return this.call('/pay/unifiedorder', orderFields(overrides));
+  }
+}
+
+let sequence = 0;
+
+/** A unique merchant order number for each test order. */
+export function newOrderNo(prefix = 'SIM'): string {
+  sequence += 1;
+  return `${prefix}${Date.now()}${String(sequence).padStart(4, '0')}`;
+}
+
+export const PAYER_OPENID = 'oSimPayer000000000000000001';
+
+export function orderFields(
+  overrides: Record<string, string | number | undefined> = {},
+): Record<string, string | number | undefined> {
+  return {
+    body: '模拟商品-咖啡',
+    out_trade_no: newOrderNo(),
+    total_fee: 100,
+    spbill_create_ip: '127.0.0.1',
+    notify_url: 'http://127.0.0.1:9/notify',
+    trade_type: 'JSAPI',
+    openid: PAYER_OPENID,
+    ...overrides,
+  };
+}
+
+/** The wx.requestPayment parameters a merchant server hands the mini program (§5). */
+export function payParams(
+  merchant: SimulatorMerchant,
+  prepayId: string,
+  signType: SignType,
+): { timeStamp: string; nonceStr: string; package: string; signType: SignType; paySign: string } {
+  const params = {
+    appId: merchant.appId,
+    timeStamp: String(Math.floor(Date.now() / 1000)),
+    nonceStr: createNonce(),
+    package: `prepay_id=${prepayId}`,
+    signType,
+  };
+  // appId is signed but not passed to wx.requestPayment.
+  return {
+    timeStamp: params.timeStamp,
+    nonceStr: params.nonceStr,
+    package: params.package,
+    signType,
+    paySign: sign(params, merchant.apiKey, signType),
+  };
+}
+
+/** Beijing time `minutes` from now on the wall clock. */
+export function beijingIn(minutes: number, from = Date.now()): string {
+  return formatBeijingTime(new Date(from + minutes * 60_000));
+}
+
+export async function jsonCall<T = Record<string, unknown>>(
+  baseUrl: string,
+  path: string,
+  method = 'GET',
+  body?: unknown,
+): Promise<{ status: number; body: T }> {
+  const res = await fetch(`${baseUrl}${path}`, {
+    method,
+    headers: body === undefined ? undefined : { 'Content-Type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return { status: res.status, body: (await res.json()) as T };
+}
+
+export interface MerchantReply {
+  status?: number;
+  body?: string;
+  /** Wait this long before answering. */
+  delayMs?: number;
+}
+
+export const SUCCESS_REPLY =
+  '<xml><return_code><![CDATA[SUCCESS]]></return_code><return_msg><![CDATA[OK]]></return_msg></xml>';
+export const FAIL_REPLY =
+  '<xml><return_code><![CDATA[FAIL]]></return_code><return_msg><![CDATA[busy]]></return_msg></xml>';
+
+/** A local stand-in for the merchant's notify_url that records what it receives. */
+export interface MerchantEndpoint {
+  url: string;
+  /** Raw bodies in arrival order. */
+  bodies: string[];
+  stop(): Promise<void>;
+}
+
+export async function startMerchantEndpoint(
+  reply: (nth: number, body: string) => MerchantReply = () => ({ body: SUCCESS_REPLY }),
+): Promise<MerchantEndpoint> {
+  const bodies: string[] = [];
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks).toString('utf8');
+      bodies.push(body);
+      const answer = reply(bodies.length, body);
+      const send = () => {
+        if (res.destroyed) return;
+        res.writeHead(answer.status ?? 200, { 'Content-Type': 'text/xml' });
+        res.end(answer.body ?? '');
+      };
+      if (answer.delayMs) setTimeout(send, answer.delayMs);
+      else send();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/wechat/notify`,
+    bodies,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
