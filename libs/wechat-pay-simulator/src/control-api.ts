@@ -1,4 +1,8 @@
-import { SimulatorControlError, type SimulatorControls } from './controls';
+import {
+  SimulatorControlError,
+  type RequestPaymentInput,
+  type SimulatorControls,
+} from './controls';
 
 export const CONTROL_PREFIX = '/__simulator/';
 
@@ -46,7 +50,7 @@ export function handleControl(
     }
     if (route === 'request-payment') {
       if (method !== 'POST') return error(405, 'use POST');
-      return ok(controls.requestPayment(parseJson(body) as never));
+      return ok(controls.requestPayment(parseJson(body) as unknown as RequestPaymentInput));
     }
     if (route === 'faults') {
       if (method === 'GET') return ok(controls.faults());

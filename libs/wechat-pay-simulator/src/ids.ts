@@ -2,7 +2,7 @@ import { createHmac, randomBytes, randomInt } from 'node:crypto';
 import { createNonce } from '../../wechat-pay/src/signer/sign';
 import { formatBeijingTime } from '../../wechat-pay/src/util/beijing-time';
 
-/** Every identifier the simulator hands out comes from the CSPRNG, like the real ones are unguessable. */
+// Every identifier the simulator hands out comes from the CSPRNG: real ones are unguessable too.
 
 function randomDigits(count: number): string {
   let out = '';

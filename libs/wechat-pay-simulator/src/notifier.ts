@@ -95,7 +95,7 @@ export class Notifier {
   }
 
   /** The signed XML of a payment notification; `sign_type` is carried only by HMAC-SHA256 orders. */
-  buildBody(order: SimulatedOrder): string {
+  private buildBody(order: SimulatedOrder): string {
     const fields: Record<string, string | number | undefined> = {
       return_code: 'SUCCESS',
       appid: order.appId,

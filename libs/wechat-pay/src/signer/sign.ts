@@ -26,15 +26,15 @@ function valueText(name: string, value: string | number): string {
  * sorted by ASCII byte order of the name, joined as raw `name=value` pairs (no URL-encoding).
  */
 export function canonicalString(params: SignableParams): string {
-  const pairs: string[] = [];
+  let out = '';
   // Parameter names are ASCII, so UTF-16 code unit order (the default sort) is ASCII byte order.
   for (const name of Object.keys(params).sort()) {
     if (name === 'sign') continue;
     const value = params[name];
     if (value === undefined || value === null || value === '') continue;
-    pairs.push(`${name}=${valueText(name, value)}`);
+    out += (out === '' ? '' : '&') + name + '=' + valueText(name, value);
   }
-  return pairs.join('&');
+  return out;
 }
 
 /** Signs the canonical string plus `&key=<apiKey>` and returns upper-case hex. */
@@ -43,7 +43,7 @@ export function signString(canonical: string, apiKey: string, signType: SignType
   const digest =
     signType === 'MD5'
       ? createHash('md5').update(message, 'utf8').digest('hex')
-      : createHmac('sha256', Buffer.from(apiKey, 'utf8')).update(message, 'utf8').digest('hex');
+      : createHmac('sha256', apiKey).update(message, 'utf8').digest('hex');
   return digest.toUpperCase();
 }
 

@@ -78,6 +78,14 @@ describe('parseXml', () => {
     await expect(reasonOf(bomb)).resolves.toBe('DOCTYPE');
   });
 
+  it('refuses an entity declaration outside a DOCTYPE (the strict parser calls it malformed)', async () => {
+    await expect(reasonOf('<!ENTITY x "y"><xml><a>1</a></xml>')).resolves.toBe('MALFORMED');
+  });
+
+  it('refuses a DOCTYPE placed inside the root element', async () => {
+    await expect(reasonOf('<xml><a>1</a><!DOCTYPE xml></xml>')).resolves.toBe('DOCTYPE');
+  });
+
   it('allows a value that merely mentions <!DOCTYPE inside CDATA', async () => {
     await expect(
       parseXml('<xml><attach><![CDATA[<!DOCTYPE html>]]></attach></xml>'),

@@ -13,9 +13,7 @@ export interface ParseXmlOptions {
 
 /** WeChat Pay field names: a letter, then letters, digits and underscores (`coupon_fee_0`). */
 const FIELD_NAME = /^[A-Za-z][A-Za-z0-9_]*$/;
-const TAG_NAME = /<\/?([^\s>/!?]+)/g;
-const CDATA_SECTION = /<!\[CDATA\[[\s\S]*?\]\]>/g;
-const DECLARED_ENCODING = /^<\?xml[^>]*\bencoding\s*=\s*["']([^"']+)["']/i;
+const DECLARED_ENCODING = /\bencoding\s*=\s*["']([^"']+)["']/i;
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
 
 function decode(input: Buffer | string, maxBytes: number): string {
@@ -35,45 +33,105 @@ function decode(input: Buffer | string, maxBytes: number): string {
   }
 }
 
-/**
- * Refuses DTDs outright. Entity declarations are how XXE and "billion laughs" payloads work; a
- * WeChat Pay message never has one. CDATA content is blanked first so that a value which merely
- * mentions "<!DOCTYPE" is not mistaken for a declaration.
- */
-function refuseDeclarations(text: string): void {
-  const outsideCdata = text.replace(CDATA_SECTION, '');
-  if (/<!DOCTYPE/i.test(outsideCdata) || /<!ENTITY/i.test(outsideCdata)) {
-    throw new WechatPayXmlError('DOCTYPE', 'XML body contains a DOCTYPE or ENTITY declaration');
-  }
-  // Checked before xml2js sees them: xml2js stores elements as object keys, and names that
-  // Object.prototype already has (__proto__, constructor, toString...) confuse it.
-  for (const [, name] of outsideCdata.matchAll(TAG_NAME)) {
-    if (!FIELD_NAME.test(name) || name in Object.prototype) {
-      throw new WechatPayXmlError(
-        'BAD_FIELD_NAME',
-        'XML body has an element name that is not a field name',
-      );
-    }
-  }
-  const declared = DECLARED_ENCODING.exec(text.trimStart());
-  if (declared && !/^utf-?8$/i.test(declared[1])) {
-    throw new WechatPayXmlError('NOT_UTF8', `XML body declares encoding ${declared[1]}, not UTF-8`);
-  }
+/** Names already accepted; messages reuse a few dozen names, so the check is mostly a lookup. */
+const acceptedNames = new Set<string>();
+const ACCEPTED_NAMES_MAX = 4096;
+
+function isFieldName(name: string): boolean {
+  if (acceptedNames.has(name)) return true;
+  if (!FIELD_NAME.test(name) || name in Object.prototype) return false;
+  if (acceptedNames.size < ACCEPTED_NAMES_MAX) acceptedNames.add(name);
+  return true;
 }
 
-function newParser(): Parser {
-  return new Parser({
-    strict: true,
-    explicitRoot: true,
-    explicitArray: true,
-    trim: false,
-    normalize: false,
-    normalizeTags: false,
-    emptyTag: '',
-    attrkey: '$',
-    charkey: '_',
-    // No value processors: 28-digit ids and leading zeros stay exactly as sent.
-  });
+/** The part of xml2js's underlying sax parser that the screening below hooks into. */
+interface SaxHooks {
+  onopentag: (node: { name: string }) => void;
+  ondoctype: (doctype: string) => void;
+  onsgmldeclaration: (declaration: string) => void;
+  onprocessinginstruction: (instruction: { name: string; body: string }) => void;
+}
+
+/**
+ * One parser for the whole process. With `async: false` xml2js parses synchronously and calls
+ * back before parseString returns, so reusing it is safe in single-threaded JavaScript; it
+ * resets its own state after every document, and we skip building a parser per message.
+ */
+const parser = new Parser({
+  async: false,
+  strict: true,
+  explicitRoot: true,
+  // Single values stay plain; a repeated field comes back as an array and is refused below.
+  explicitArray: false,
+  trim: false,
+  normalize: false,
+  normalizeTags: false,
+  emptyTag: '',
+  attrkey: '$',
+  charkey: '_',
+  // No value processors: 28-digit ids and leading zeros stay exactly as sent.
+});
+
+/**
+ * Screens the document from inside the parse, on the events of the sax parser xml2js drives, so
+ * the markup is read once. It refuses:
+ * - DOCTYPE and any other `<!` declaration: DTDs and entity declarations are how XXE and "billion
+ *   laughs" payloads work, and a WeChat Pay message never has one;
+ * - an XML declaration naming an encoding other than UTF-8;
+ * - element names that are not field names: xml2js stores elements as object keys, and names
+ *   Object.prototype already has (__proto__, constructor, toString...) would confuse it.
+ * A hook throws to stop the parse at once; the refusal is remembered so it is reported, rather
+ * than the generic parse failure it turns into.
+ */
+function parseDocument(text: string): unknown {
+  let refusal: WechatPayXmlError | undefined;
+  const refuse = (error: WechatPayXmlError): never => {
+    refusal ??= error;
+    throw refusal;
+  };
+  const sax = (parser as unknown as { saxParser: SaxHooks }).saxParser;
+  const openTag = sax.onopentag;
+  sax.onopentag = (node) => {
+    if (!isFieldName(node.name)) {
+      refuse(
+        new WechatPayXmlError(
+          'BAD_FIELD_NAME',
+          'XML body has an element name that is not a field name',
+        ),
+      );
+    }
+    openTag(node);
+  };
+  sax.ondoctype = () =>
+    refuse(new WechatPayXmlError('DOCTYPE', 'XML body contains a DOCTYPE or ENTITY declaration'));
+  sax.onsgmldeclaration = () =>
+    refuse(new WechatPayXmlError('DOCTYPE', 'XML body contains a DOCTYPE or ENTITY declaration'));
+  sax.onprocessinginstruction = ({ name, body }) => {
+    const declared = name.toLowerCase() === 'xml' ? DECLARED_ENCODING.exec(body) : null;
+    if (declared && !/^utf-?8$/i.test(declared[1])) {
+      refuse(
+        new WechatPayXmlError('NOT_UTF8', `XML body declares encoding ${declared[1]}, not UTF-8`),
+      );
+    }
+  };
+
+  let settled = false;
+  let failed = false;
+  let document: unknown;
+  try {
+    parser.parseString(text, (error: Error | null, value: unknown) => {
+      settled = true;
+      failed = error !== null;
+      document = value;
+    });
+  } catch {
+    failed = true;
+  }
+  if (refusal || failed || !settled) {
+    parser.reset();
+    throw refusal ?? new WechatPayXmlError('MALFORMED', 'XML body is not well-formed XML');
+  }
+  return document;
 }
 
 /**
@@ -89,15 +147,8 @@ export async function parseXml(
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_XML_BYTES;
   const rootName = options.root ?? 'xml';
   const text = decode(input, maxBytes);
-  if (text.trim() === '') throw new WechatPayXmlError('EMPTY', 'XML body is empty');
-  refuseDeclarations(text);
-
-  let document: unknown;
-  try {
-    document = await newParser().parseStringPromise(text);
-  } catch {
-    throw new WechatPayXmlError('MALFORMED', 'XML body is not well-formed XML');
-  }
+  if (!/\S/.test(text)) throw new WechatPayXmlError('EMPTY', 'XML body is empty');
+  const document = parseDocument(text);
   if (document === null || typeof document !== 'object') {
     throw new WechatPayXmlError('MALFORMED', 'XML body has no root element');
   }
@@ -111,25 +162,25 @@ export async function parseXml(
   if (typeof root !== 'object') {
     throw new WechatPayXmlError('MALFORMED', `<${rootName}> must contain elements, not text`);
   }
-  for (const [name, value] of Object.entries(root as Record<string, unknown>)) {
+  const fields = root as Record<string, unknown>;
+  for (const name of Object.keys(fields)) {
+    const value = fields[name];
     if (name === '$') {
       throw new WechatPayXmlError('NESTED', `<${rootName}> must not carry attributes`);
     }
     if (name === '_') {
       throw new WechatPayXmlError('MALFORMED', `<${rootName}> must not contain loose text`);
     }
-    const occurrences = value as unknown[];
-    if (occurrences.length !== 1) {
+    if (Array.isArray(value)) {
       throw new WechatPayXmlError('DUPLICATE_FIELD', `field ${name} appears more than once`);
     }
-    const [only] = occurrences;
-    if (typeof only !== 'string') {
+    if (typeof value !== 'string') {
       throw new WechatPayXmlError(
         'NESTED',
         `field ${name} must hold text, not elements or attributes`,
       );
     }
-    result[name] = only;
+    result[name] = value;
   }
   return result;
 }
