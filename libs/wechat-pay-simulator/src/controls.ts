@@ -5,7 +5,13 @@ import type { FaultInjector, SimulatorFaults } from './faults';
 import { deriveOpenid, newTransactionId, newUserId } from './ids';
 import type { MerchantRegistry } from './merchants';
 import type { NotificationAttempt, Notifier } from './notifier';
-import { orderView, type SimulatedOrderView, type SimulatorStore } from './store';
+import {
+  orderView,
+  type PrepayRecord,
+  type SimulatedOrder,
+  type SimulatedOrderView,
+  type SimulatorStore,
+} from './store';
 
 /** A control call the simulator cannot act on (bad input from the test itself). */
 export class SimulatorControlError extends Error {
@@ -53,6 +59,40 @@ export interface RequestPaymentInput {
 export interface RequestPaymentAnswer {
   /** `requestPayment:ok` or `requestPayment:fail <reason>`, as the mini-program callback sees it. */
   errMsg: string;
+}
+
+/** Why a user cannot pay with a prepay id right now. */
+export type PaymentProblem = 'unknown-prepay' | 'paid' | 'closed' | 'expired' | 'other-user';
+
+/** The reason the WeChat client puts after `requestPayment:fail ` for each problem. */
+const PROBLEM_REASONS: Record<PaymentProblem, string> = {
+  'unknown-prepay': 'prepay_id无效',
+  paid: '该订单已支付',
+  closed: '订单已关闭',
+  expired: 'prepay_id已过期，请重新下单',
+  'other-user': '当前用户不是下单用户',
+};
+
+/** What the simulator's cashier page sends when the user taps Pay or Cancel. */
+export interface CashierPaymentInput {
+  prepayId: string;
+  /** The user at the cashier; must be the order's openid. */
+  openid: string;
+  outcome: 'pay' | 'cancel';
+}
+
+export interface CashierAnswer extends RequestPaymentAnswer {
+  /** Set when the payment was refused before the user could decide. */
+  problem?: PaymentProblem;
+}
+
+/** The cashier page's view of a prepay id. */
+export interface CashierCheckout {
+  order: SimulatedOrderView;
+  /** When this prepay id stops working (simulator clock, ISO). */
+  prepayExpiresAt: string;
+  /** Why the user at the cashier cannot pay it now, if that is so. */
+  problem?: PaymentProblem;
 }
 
 const PAY_PARAM_NAMES = ['timeStamp', 'nonceStr', 'package', 'signType', 'paySign'] as const;
@@ -135,8 +175,8 @@ export class SimulatorControls {
     const prepayId = /^prepay_id=(\S+)$/.exec(pay.package)?.[1];
     if (!prepayId) return failed('parameter error: package must be prepay_id=<prepay_id>');
     const found = this.store.findByPrepayId(prepayId);
-    if (!found) return failed('prepay_id无效');
-    const { order, prepay } = found;
+    if (!found) return failed(PROBLEM_REASONS['unknown-prepay']);
+    const { order } = found;
     if (params.appid !== undefined && params.appid !== order.appId)
       return failed('appid与prepay_id不匹配');
     if (pay.signType !== order.signType) return failed('signType与下单时的签名类型不一致');
@@ -153,10 +193,68 @@ export class SimulatorControls {
       pay.signType,
     );
     if (!merchant || !signaturesEqual(expected, pay.paySign)) return failed('支付验证签名失败');
-    if (order.state === 'SUCCESS') return failed('该订单已支付');
-    if (order.state === 'CLOSED') return failed('订单已关闭');
-    if (this.clock.now() >= prepay.expiresAt) return failed('prepay_id已过期，请重新下单');
-    if (pay.openid !== order.openid) return failed('当前用户不是下单用户');
+    return this.complete(found, pay.openid, outcome, bankType);
+  }
+
+  /**
+   * The order behind a prepay id as the cashier page shows it, and why this user could not pay it
+   * now, if that is so; undefined for an unknown prepay id.
+   */
+  checkout(prepayId: string, openid: string): CashierCheckout | undefined {
+    const found = this.store.findByPrepayId(prepayId);
+    if (!found) return undefined;
+    const problem = this.paymentProblem(found.order, found.prepay, openid);
+    return {
+      order: orderView(found.order),
+      prepayExpiresAt: new Date(found.prepay.expiresAt).toISOString(),
+      ...(problem && { problem }),
+    };
+  }
+
+  /**
+   * The cashier page's Pay and Cancel. A browser holds no paySign, so this trusts the caller to be
+   * the user named by `openid`, the way WeChat's own payment sheet trusts the signed-in user; every
+   * other rule of requestPayment applies (live, unpaid prepay id of that user's order).
+   */
+  payAtCashier(input: CashierPaymentInput): CashierAnswer {
+    const params = input as unknown as Record<string, unknown>;
+    for (const name of ['prepayId', 'openid'] as const) {
+      if (typeof params[name] !== 'string' || params[name] === '') {
+        throw new SimulatorControlError(`${name} is required`);
+      }
+    }
+    if (params.outcome !== 'pay' && params.outcome !== 'cancel') {
+      throw new SimulatorControlError('outcome must be pay or cancel');
+    }
+    const found = this.store.findByPrepayId(input.prepayId);
+    if (!found) return { ...failed(PROBLEM_REASONS['unknown-prepay']), problem: 'unknown-prepay' };
+    const problem = this.paymentProblem(found.order, found.prepay, input.openid);
+    if (problem) return { ...failed(PROBLEM_REASONS[problem]), problem };
+    return this.complete(found, input.openid, input.outcome === 'pay' ? 'success' : 'cancel');
+  }
+
+  /** Why `openid` cannot pay with this prepay id now, checked in the order the client checks. */
+  private paymentProblem(
+    order: SimulatedOrder,
+    prepay: PrepayRecord,
+    openid: string,
+  ): PaymentProblem | undefined {
+    if (order.state === 'SUCCESS') return 'paid';
+    if (order.state === 'CLOSED') return 'closed';
+    if (this.clock.now() >= prepay.expiresAt) return 'expired';
+    if (openid !== order.openid) return 'other-user';
+    return undefined;
+  }
+
+  /** The user's decision once the payment request is known to be genuine. */
+  private complete(
+    { order, prepay }: { order: SimulatedOrder; prepay: PrepayRecord },
+    openid: string,
+    outcome: PaymentOutcome,
+    bankType = 'OTHERS',
+  ): RequestPaymentAnswer {
+    const problem = this.paymentProblem(order, prepay, openid);
+    if (problem) return failed(PROBLEM_REASONS[problem]);
     if (outcome === 'cancel') return failed('cancel');
     if (outcome === 'fail') {
       order.state = 'PAYERROR';

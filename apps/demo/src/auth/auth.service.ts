@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { WechatPayGateway } from '@app/wechat-pay';
 import { LessThan, Repository } from 'typeorm';
+import { Transactions } from '../database/transactions';
 import { Clock } from '../clock';
 import { DEMO_CONFIG, type DemoConfig } from '../config/demo.config';
 import { SessionEntity, UserEntity } from '../database/entities';
@@ -20,6 +21,7 @@ export class AuthService {
     @InjectRepository(SessionEntity) private readonly sessions: Repository<SessionEntity>,
     @Inject(DEMO_CONFIG) private readonly config: DemoConfig,
     private readonly clock: Clock,
+    private readonly transactions: Transactions,
   ) {}
 
   /**
@@ -31,14 +33,17 @@ export class AuthService {
     const user = await this.findOrCreateUser(openid);
     const now = this.clock.now();
     const { token, sessionId } = issueToken(this.config.sessionSecret);
-    await this.sessions.insert({
-      id: sessionId,
-      userId: user.id,
-      createdAt: now,
-      expiresAt: now + this.config.sessionTtlSeconds * 1000,
+    await this.transactions.run(async (manager) => {
+      const sessions = manager.getRepository(SessionEntity);
+      await sessions.insert({
+        id: sessionId,
+        userId: user.id,
+        createdAt: now,
+        expiresAt: now + this.config.sessionTtlSeconds * 1000,
+      });
+      // Expired sessions are swept at each login: cheap, and it keeps the table from growing.
+      await sessions.delete({ userId: user.id, expiresAt: LessThan(now) });
     });
-    // Expired sessions are swept at each login: cheap, and it keeps the table from growing.
-    await this.sessions.delete({ userId: user.id, expiresAt: LessThan(now) });
     return { token, expiresIn: this.config.sessionTtlSeconds };
   }
 
@@ -56,12 +61,15 @@ export class AuthService {
     if (existing) return existing;
     // Two first logins of one user can race: the unique openid lets one insert win, and the
     // other simply reads the winner's row.
-    await this.users
-      .createQueryBuilder()
-      .insert()
-      .values({ openid, createdAt: this.clock.now() })
-      .orIgnore()
-      .execute();
+    await this.transactions.run((manager) =>
+      manager
+        .getRepository(UserEntity)
+        .createQueryBuilder()
+        .insert()
+        .values({ openid, createdAt: this.clock.now() })
+        .orIgnore()
+        .execute(),
+    );
     return this.users.findOneByOrFail({ openid });
   }
 }

@@ -35,7 +35,7 @@ export interface DemoConfig {
   /** Signs session tokens; several instances must share it. */
   sessionSecret: string;
   sessionTtlSeconds: number;
-  /** How long an unpaid order may be paid (WeChat's time_expire); at least 5 minutes. */
+  /** How long an unpaid order may be paid (WeChat's time_expire); at least 6 minutes. */
   orderTtlMinutes: number;
   /** GET /api/orders/:orderNo asks orderquery for unpaid orders older than this. */
   orderQueryAfterMs: number;
@@ -141,7 +141,7 @@ class DemoEnv {
   @IsOptional()
   @Transform(toInt)
   @IsInt({ message: 'must be an integer' })
-  @Min(5, { message: 'must be at least 5 (WeChat minimum)' })
+  @Min(6, { message: 'must be at least 6 (WeChat requires 5 minutes, plus a margin for rounding)' })
   @Max(7 * 24 * 60)
   ORDER_TTL_MINUTES?: number;
 

@@ -32,6 +32,7 @@ import { firstCheckDelay } from '../reconciler/backoff';
 const PREPAY_LIFETIME_MS = 2 * 60 * 60 * 1000;
 const PREPAY_SAFETY_MS = 5 * 60 * 1000;
 const BODY_MAX_CHARS = 127;
+const MIN_TIME_TO_EXPIRY_MS = 5 * 60 * 1000;
 
 @Injectable()
 export class OrdersService {
@@ -107,8 +108,16 @@ export class OrdersService {
     if (order.status === 'PAID') throw new ConflictException(`order ${orderNo} is already paid`);
     if (order.status === 'CLOSED')
       throw new ConflictException(`order ${orderNo} is closed; place a new order`);
-    if (order.expiresAt <= this.clock.now()) {
+    const now = this.clock.now();
+    if (order.expiresAt <= now) {
       throw new ConflictException(`order ${orderNo} has expired; place a new order`);
+    }
+    const prepayLive =
+      order.prepayId !== null && order.prepayExpiresAt !== null && order.prepayExpiresAt > now;
+    // A new prepay_id needs a unifiedorder, which WeChat refuses when time_expire is under 5
+    // minutes away: say so plainly instead of surfacing a request validation error.
+    if (!prepayLive && order.expiresAt - now < MIN_TIME_TO_EXPIRY_MS) {
+      throw new ConflictException(`order ${orderNo} expires in under 5 minutes; place a new order`);
     }
     const payParams = await this.prepay(order, clientIp);
     return { ...(await this.view(order)), payParams };

@@ -155,19 +155,17 @@ export class PaymentsService {
   close(orderId: number): Promise<boolean> {
     return this.transactions.run(async (manager) => {
       const now = this.clock.now();
-      const result = await manager
-        .getRepository(OrderEntity)
-        .update(
-          { id: orderId, status: 'UNPAID' },
-          {
-            status: 'CLOSED',
-            closedAt: now,
-            nextCheckAt: null,
-            leaseOwner: null,
-            leaseUntil: null,
-            updatedAt: now,
-          },
-        );
+      const result = await manager.getRepository(OrderEntity).update(
+        { id: orderId, status: 'UNPAID' },
+        {
+          status: 'CLOSED',
+          closedAt: now,
+          nextCheckAt: null,
+          leaseOwner: null,
+          leaseUntil: null,
+          updatedAt: now,
+        },
+      );
       return result.affected === 1;
     });
   }
