@@ -17,7 +17,8 @@ const error = (status: number, message: string): JsonReply => ({
   body: { error: message },
 });
 
-function parseJson(raw: Buffer): Record<string, unknown> {
+/** A control body: empty means {}, anything but a JSON object is the caller's mistake. */
+export function parseJson(raw: Buffer): Record<string, unknown> {
   const text = raw.toString('utf8').trim();
   if (text === '') return {};
   let value: unknown;

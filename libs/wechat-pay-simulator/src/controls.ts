@@ -89,6 +89,8 @@ export interface CashierAnswer extends RequestPaymentAnswer {
 /** The cashier page's view of a prepay id. */
 export interface CashierCheckout {
   order: SimulatedOrderView;
+  /** The prepay id asked about (the order may have a newer one). */
+  prepayId: string;
   /** When this prepay id stops working (simulator clock, ISO). */
   prepayExpiresAt: string;
   /** Why the user at the cashier cannot pay it now, if that is so. */
@@ -106,6 +108,11 @@ function typeName(value: unknown): string {
 
 const failed = (reason: string): RequestPaymentAnswer => ({
   errMsg: `requestPayment:fail ${reason}`,
+});
+
+const refused = (problem: PaymentProblem): CashierAnswer => ({
+  ...failed(PROBLEM_REASONS[problem]),
+  problem,
 });
 
 /**
@@ -193,7 +200,8 @@ export class SimulatorControls {
       pay.signType,
     );
     if (!merchant || !signaturesEqual(expected, pay.paySign)) return failed('支付验证签名失败');
-    return this.complete(found, pay.openid, outcome, bankType);
+    const { errMsg } = this.complete(found, pay.openid, outcome, bankType);
+    return { errMsg };
   }
 
   /**
@@ -206,6 +214,7 @@ export class SimulatorControls {
     const problem = this.paymentProblem(found.order, found.prepay, openid);
     return {
       order: orderView(found.order),
+      prepayId: found.prepay.id,
       prepayExpiresAt: new Date(found.prepay.expiresAt).toISOString(),
       ...(problem && { problem }),
     };
@@ -227,9 +236,7 @@ export class SimulatorControls {
       throw new SimulatorControlError('outcome must be pay or cancel');
     }
     const found = this.store.findByPrepayId(input.prepayId);
-    if (!found) return { ...failed(PROBLEM_REASONS['unknown-prepay']), problem: 'unknown-prepay' };
-    const problem = this.paymentProblem(found.order, found.prepay, input.openid);
-    if (problem) return { ...failed(PROBLEM_REASONS[problem]), problem };
+    if (!found) return refused('unknown-prepay');
     return this.complete(found, input.openid, input.outcome === 'pay' ? 'success' : 'cancel');
   }
 
@@ -252,9 +259,9 @@ export class SimulatorControls {
     openid: string,
     outcome: PaymentOutcome,
     bankType = 'OTHERS',
-  ): RequestPaymentAnswer {
+  ): CashierAnswer {
     const problem = this.paymentProblem(order, prepay, openid);
-    if (problem) return failed(PROBLEM_REASONS[problem]);
+    if (problem) return refused(problem);
     if (outcome === 'cancel') return failed('cancel');
     if (outcome === 'fail') {
       order.state = 'PAYERROR';

@@ -8,6 +8,7 @@ import { FaultInjector, type SimulatorFaults } from './faults';
 import { LOGIN_ERRORS, LoginApi, loginFailure } from './login-api';
 import { MerchantRegistry, merchantFromEnv, type SimulatorMerchant } from './merchants';
 import { NOTIFY_REPLY_TIMEOUT_MS, Notifier } from './notifier';
+import { servePage } from './pages/pages';
 import { PAY_PATHS, PayApi, RETURN_MSG, type PayPath } from './pay-api';
 import { SimulatorStore } from './store';
 import { TimerRegistry } from './timers';
@@ -82,9 +83,19 @@ function readBody(req: IncomingMessage, limit: number): Promise<BodyRead> {
   });
 }
 
-function write(res: ServerResponse, status: number, contentType: string, body: string): void {
+function write(
+  res: ServerResponse,
+  status: number,
+  contentType: string,
+  body: string,
+  headers: Record<string, string> = {},
+): void {
   if (res.destroyed || res.writableEnded) return;
-  res.writeHead(status, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(body) });
+  res.writeHead(status, {
+    ...headers,
+    'Content-Type': contentType,
+    'Content-Length': Buffer.byteLength(body),
+  });
   res.end(body);
 }
 
@@ -167,8 +178,10 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
     const method = req.method ?? 'GET';
     const { body, tooLarge } = await readBody(req, maxBodyBytes);
 
-    if (path.startsWith(CONTROL_PREFIX)) {
+    if (path.startsWith(CONTROL_PREFIX) || `${path}/` === CONTROL_PREFIX) {
       if (tooLarge) return writeJson(res, 413, { error: `the body exceeds ${maxBodyBytes} bytes` });
+      const page = servePage(controls, method, url, body);
+      if (page) return write(res, page.status, page.contentType, page.body, page.headers);
       const reply = handleControl(controls, method, url, body);
       return writeJson(res, reply.status, reply.body);
     }

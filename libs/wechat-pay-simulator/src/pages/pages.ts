@@ -1,0 +1,80 @@
+import { CONTROL_PREFIX, parseJson } from '../control-api';
+import { SimulatorControlError, type SimulatorControls } from '../controls';
+import { cashierReply, PROBLEM_MESSAGES, renderCashier, renderCashierError } from './cashier';
+import { DASHBOARD_LIVE_PATH, renderDashboard, renderDashboardLive } from './dashboard';
+import { escapeHtml, layout } from './html';
+
+export interface PageReply {
+  status: number;
+  contentType: string;
+  body: string;
+  headers?: Record<string, string>;
+}
+
+const HTML = 'text/html; charset=utf-8';
+/** Pages show live state, so a browser must never answer from its cache. */
+const html = (status: number, body: string): PageReply => ({
+  status,
+  contentType: HTML,
+  body,
+  headers: { 'Cache-Control': 'no-store' },
+});
+const json = (status: number, value: unknown): PageReply => ({
+  status,
+  contentType: 'application/json; charset=utf-8',
+  body: JSON.stringify(value),
+});
+const onlyGet = () =>
+  html(
+    405,
+    layout('Method not allowed', `<main><p>${escapeHtml('Use GET for this page.')}</p></main>`),
+  );
+
+/**
+ * The browser pages under /__simulator/: the dashboard, the cashier and the cashier's Pay/Cancel
+ * endpoint. Answers undefined for every other path, which the JSON control API then handles.
+ */
+export function servePage(
+  controls: SimulatorControls,
+  method: string,
+  url: URL,
+  body: Buffer,
+): PageReply | undefined {
+  const path = url.pathname;
+  if (path === CONTROL_PREFIX.slice(0, -1)) {
+    return { ...html(308, ''), headers: { Location: CONTROL_PREFIX, 'Cache-Control': 'no-store' } };
+  }
+  if (path === CONTROL_PREFIX) {
+    return method === 'GET' ? html(200, renderDashboard(controls)) : onlyGet();
+  }
+  if (path === DASHBOARD_LIVE_PATH) {
+    return method === 'GET' ? html(200, renderDashboardLive(controls)) : onlyGet();
+  }
+  if (path === `${CONTROL_PREFIX}cashier`) {
+    if (method !== 'GET') return onlyGet();
+    const prepayId = url.searchParams.get('prepay_id') ?? '';
+    const openid = url.searchParams.get('openid') ?? '';
+    if (prepayId === '' || openid === '') {
+      return html(400, renderCashierError('The address needs both prepay_id and openid.'));
+    }
+    const checkout = controls.checkout(prepayId, openid);
+    if (!checkout) return html(404, renderCashierError(PROBLEM_MESSAGES['unknown-prepay']));
+    return html(200, renderCashier(checkout, openid));
+  }
+  if (path === `${CONTROL_PREFIX}cashier/pay`) {
+    if (method !== 'POST') return json(405, { error: 'use POST' });
+    try {
+      const input = parseJson(body);
+      const answer = controls.payAtCashier({
+        prepayId: input.prepay_id as string,
+        openid: input.openid as string,
+        outcome: input.outcome as 'pay' | 'cancel',
+      });
+      return json(200, cashierReply(answer));
+    } catch (err) {
+      if (err instanceof SimulatorControlError) return json(400, { error: err.message });
+      throw err;
+    }
+  }
+  return undefined;
+}
