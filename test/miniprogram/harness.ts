@@ -213,7 +213,8 @@ export class MiniProgram {
 
   /** Loads the project and opens its first page, as the WeChat client does on launch. */
   static launch(options: MiniProgramOptions): MiniProgram {
-    if (MiniProgram.active) throw new Error('close the running MiniProgram before launching another');
+    if (MiniProgram.active)
+      throw new Error('close the running MiniProgram before launching another');
     const mp = new MiniProgram(options);
     MiniProgram.active = mp;
     mp.install();
@@ -405,7 +406,7 @@ export class MiniProgram {
         if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(url.protocol);
       } catch {
         this.settle(options, false, { errMsg: 'request:fail invalid url' });
-        return { abort: () => undefined };
+        return;
       }
       let body: string | undefined;
       if (options.data !== undefined && options.data !== null) {
@@ -456,7 +457,6 @@ export class MiniProgram {
           this.settle(options, false, { errMsg: record.errMsg });
         },
       );
-      return { abort: () => undefined };
     },
 
     requestPayment: (options: CallbackOptions & Result) => {
@@ -467,9 +467,13 @@ export class MiniProgram {
       void this.payAtSimulator(params, outcome).then(
         (errMsg) => {
           payment.errMsg = errMsg;
-          this.settle({ success, fail, complete } as CallbackOptions, errMsg === 'requestPayment:ok', {
-            errMsg,
-          });
+          this.settle(
+            { success, fail, complete } as CallbackOptions,
+            errMsg === 'requestPayment:ok',
+            {
+              errMsg,
+            },
+          );
         },
         (error: Error) => {
           this.errors.push(error);

@@ -38,7 +38,15 @@ describe('the order page handing pay parameters to wx.requestPayment', () => {
       amount: 1990,
       status: 'UNPAID',
       description: '手冲滤纸 100 张',
-      items: [{ productId: 2, name: '手冲滤纸 100 张', unitPriceFen: 1990, quantity: 1, lineTotalFen: 1990 }],
+      items: [
+        {
+          productId: 2,
+          name: '手冲滤纸 100 张',
+          unitPriceFen: 1990,
+          quantity: 1,
+          lineTotalFen: 1990,
+        },
+      ],
       // Fields some SDKs add next to the five (a lower-case timestamp, the appId): not for requestPayment.
       payParams: { ...payParams, timestamp: 1700000000, appId: 'wx2421b1c4370ec43b' },
     };

@@ -37,11 +37,15 @@ describe('mini-program shop against the demo and the simulator', () => {
     await app.waitFor(() => shop.data.loading === false, 'the catalogue to load');
     app.tap(shop, 'onBuy', { id: productId });
     const orderPage = await app.waitForPage('pages/order/order');
-    await app.waitFor(() => app.payments.length > 0 && app.payments[0].errMsg !== '', 'the payment');
+    await app.waitFor(
+      () => app.payments.length > 0 && app.payments[0].errMsg !== '',
+      'the payment',
+    );
     return orderPage;
   }
 
-  function paidOrDone(page: PageInstance): boolean {
+  /** No payment under way and no confirmation being awaited. */
+  function settled(page: PageInstance): boolean {
     return page.data.paying === false && page.data.confirming !== true;
   }
 
@@ -80,7 +84,9 @@ describe('mini-program shop against the demo and the simulator', () => {
     const paidAt = page.setDataCalls.findIndex((patch) => patch.message === '支付成功');
     expect(confirmingAt).toBeGreaterThanOrEqual(0);
     expect(paidAt).toBeGreaterThan(confirmingAt);
-    expect(app.toasts).toContainEqual(expect.objectContaining({ title: '支付成功', icon: 'success' }));
+    expect(app.toasts).toContainEqual(
+      expect.objectContaining({ title: '支付成功', icon: 'success' }),
+    );
     expect(app.loadingVisible).toBe(false);
 
     expect(app.requestsTo('POST', /^\/api\/auth\/login$/)).toHaveLength(1);
@@ -170,7 +176,7 @@ describe('mini-program shop against the demo and the simulator', () => {
     const app = launch();
     app.config.paymentCheck = { intervalMs: 10, attempts: 4 };
     const page = await buy(app, 4);
-    await app.waitFor(() => paidOrDone(page) && page.data.message !== '', 'the polling to end');
+    await app.waitFor(() => settled(page) && page.data.message !== '', 'the polling to end');
 
     expect(app.payments[0].errMsg).toBe('requestPayment:ok');
     expect(page.data.message).toBe(
@@ -238,7 +244,10 @@ describe('mini-program shop against the demo and the simulator', () => {
       const shop = app.currentPage;
       await app.waitFor(() => shop.data.loading === false, 'the catalogue request to end');
 
-      expect(shop.data).toMatchObject({ error: '无法连接商店服务器，请检查网络后重试', products: [] });
+      expect(shop.data).toMatchObject({
+        error: '无法连接商店服务器，请检查网络后重试',
+        products: [],
+      });
 
       app.config.apiBaseUrl = `http://127.0.0.1:${demo.primary.config.port}`;
       app.tap(shop, 'onRetry');

@@ -9,7 +9,7 @@ function formatFen(fen) {
   const sign = fen < 0 ? '-' : '';
   let digits = String(Math.abs(fen));
   while (digits.length < 3) digits = '0' + digits;
-  return sign + '¥' + String(Math.abs(fen) / 100);
+  return sign + '¥' + digits.slice(0, -2) + '.' + digits.slice(-2);
 }
 
 module.exports = { formatFen };

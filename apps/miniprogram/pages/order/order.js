@@ -148,7 +148,8 @@ Page({
       this.setData({
         paying: false,
         confirming: false,
-        message: '暂未确认到支付结果。如已扣款，订单稍后会自动更新为已支付，请点“刷新订单状态”或到“我的订单”查看',
+        message:
+          '暂未确认到支付结果。如已扣款，订单稍后会自动更新为已支付，请点“刷新订单状态”或到“我的订单”查看',
       });
       return;
     }
