@@ -10,6 +10,8 @@ const common = {
   testEnvironment: 'node',
   transform,
   moduleNameMapper,
+  // npm run build:lib writes a package.json under dist/: keep it out of Jest's module map.
+  modulePathIgnorePatterns: ['<rootDir>/dist/'],
 };
 
 module.exports = {

@@ -29,6 +29,7 @@ describe('the simulator cashier, in Chromium on a phone-sized screen', () => {
   beforeEach(async () => {
     context = await browser.newContext({ viewport: PHONE });
     page = await context.newPage();
+    page.setDefaultTimeout(10_000);
   });
 
   afterEach(() => context.close());
@@ -57,6 +58,7 @@ describe('the simulator cashier, in Chromium on a phone-sized screen', () => {
     expect(await page.textContent('#result')).toContain('Payment successful');
     expect(await page.textContent('#errmsg')).toContain('requestPayment:ok');
     expect(await page.isVisible('#pay')).toBe(false);
+    expect(await page.textContent('#state')).toBe('SUCCESS');
     await screenshot(page, 'cashier-paid');
 
     expect(harness.wechatOrder(checkout.orderNo).tradeState).toBe('SUCCESS');

@@ -1,5 +1,5 @@
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { DemoHarness } from '../demo/harness';
+import { DemoHarness, eventually } from '../demo/harness';
 import { DESKTOP, launchChromium, PHONE, screenshot } from './browser';
 
 jest.setTimeout(30_000);
@@ -26,6 +26,7 @@ describe('the simulator dashboard, in Chromium', () => {
   beforeEach(async () => {
     context = await browser.newContext({ viewport: DESKTOP });
     page = await context.newPage();
+    page.setDefaultTimeout(10_000);
   });
 
   afterEach(async () => {
@@ -39,18 +40,17 @@ describe('the simulator dashboard, in Chromium', () => {
 
   /** Resolves once the page, refreshing itself, shows the order paid and its notification delivered. */
   const waitForPaidAndDelivered = (orderNo: string) =>
-    page.waitForFunction(
-      (no) => {
-        const cells = (sel: string) =>
-          Array.from(document.querySelectorAll(sel)).map((tr) => tr.textContent ?? '');
-        const order = cells(`#orders tr[data-out-trade-no="${no}"]`).join(' ');
-        const sends = cells(`#notifications tr[data-out-trade-no="${no}"]`).join(' ');
+    eventually(
+      async () => {
+        const order = (await rowText('orders', orderNo)).join(' ');
+        const sends = (await rowText('notifications', orderNo)).join(' ');
         return (
           order.includes('SUCCESS') && order.includes('delivered') && sends.includes('delivered')
         );
       },
-      orderNo,
-      { timeout: REFRESH_WAIT_MS },
+      `the dashboard to show ${orderNo} paid and notified`,
+      REFRESH_WAIT_MS,
+      100,
     );
 
   it('updates by itself to show an order paid at the cashier and its delivered notification', async () => {
@@ -106,9 +106,7 @@ describe('the simulator dashboard, in Chromium', () => {
     await screenshot(page, 'dashboard-fault');
 
     await page.click('#reset');
-    await page.waitForFunction(
-      () => document.getElementById('faults-status')?.textContent === 'All faults off.',
-    );
+    await page.waitForSelector('#faults-status.ok:text-is("All faults off.")');
     expect(harness.simulator.controls.faults().dropNotifications).toBe(0);
     expect(await page.inputValue('#fault-dropNotifications')).toBe('0');
   });

@@ -42,7 +42,7 @@ async function main(): Promise<void> {
   console.log(`database       ${config.databaseUrl.replace(/\/\/[^@/]*@/, '//***@')}`);
   if (simulator) {
     console.log(
-      `simulator      ${simulator.baseUrl}  (dashboard of orders ${simulator.baseUrl}/__simulator/orders)`,
+      `simulator      ${simulator.baseUrl}  (dashboard ${simulator.baseUrl}/__simulator/)`,
     );
     console.log(
       `merchant       appid ${config.wechat.appId}, mch_id ${config.wechat.mchId} (simulator test merchant)`,

@@ -4,9 +4,13 @@ export { TEST_MERCHANT, merchantFromEnv } from './merchants';
 export type { SimulatorMerchant } from './merchants';
 export { SimulatorControls, SimulatorControlError, waitFor } from './controls';
 export type {
+  CashierAnswer,
+  CashierCheckout,
+  CashierPaymentInput,
   LoginGrant,
   LoginOptions,
   PaymentOutcome,
+  PaymentProblem,
   RequestPaymentAnswer,
   RequestPaymentInput,
 } from './controls';

@@ -29,7 +29,9 @@ async function main(): Promise<void> {
       `  WECHAT_API_KEY=${m.apiKey}`,
       `  WECHAT_APP_SECRET=${m.appSecret}`,
       `  base URL for both api.mch.weixin.qq.com and api.weixin.qq.com: ${sim.baseUrl}`,
-      `  controls: ${sim.baseUrl}/__simulator/ (login, request-payment, faults, orders, notifications, clock)`,
+      `  dashboard (orders, notifications, faults): ${sim.baseUrl}/__simulator/`,
+      `  cashier: ${sim.baseUrl}/__simulator/cashier?prepay_id=<prepay_id>&openid=<openid>`,
+      `  JSON controls under ${sim.baseUrl}/__simulator/ (login, request-payment, faults, orders, notifications, clock)`,
       '',
     ].join('\n'),
   );

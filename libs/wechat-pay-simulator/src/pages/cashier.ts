@@ -86,7 +86,12 @@ const CASHIER_SCRIPT = `
       return res.json().then(function (answer) {
         if (!res.ok) throw new Error(answer.error || 'HTTP ' + res.status);
         errMsg.textContent = 'wx.requestPayment callback: ' + answer.errMsg;
-        if (answer.state === 'paid') { sheet.classList.add('done'); actions.hidden = true; show('ok', answer.message); }
+        if (answer.state === 'paid') {
+          sheet.classList.add('done');
+          actions.hidden = true;
+          document.getElementById('state').textContent = 'SUCCESS';
+          show('ok', answer.message);
+        }
         else if (answer.state === 'cancelled') { enable(true); show('warn', answer.message); }
         else { actions.hidden = true; show('bad', answer.message); }
       });
@@ -119,12 +124,12 @@ export function renderCashierError(message: string): string {
 export function renderCashier(checkout: CashierCheckout, openid: string): string {
   const { order, problem } = checkout;
   const yuan = formatYuan(order.totalFee);
-  const details: Array<[string, string]> = [
+  const details: Array<[label: string, value: string, id?: string]> = [
     ['Order no.', order.outTradeNo],
     ['Merchant no.', order.mchId],
     ['AppID', order.appId],
     ['Payer openid', openid],
-    ['State', order.tradeState],
+    ['State', order.tradeState, 'state'],
     ['Pay before', `${beijingTime(checkout.prepayExpiresAt)} (Beijing time)`],
   ];
   const controls = problem
@@ -142,7 +147,7 @@ export function renderCashier(checkout: CashierCheckout, openid: string): string
 <div class="desc" id="description">${escapeHtml(order.body)}</div>
 <p class="result${problem ? ' bad' : ''}" role="status" id="result">${problem ? escapeHtml(PROBLEM_MESSAGES[problem]) : ''}</p>
 ${controls}
-<dl>${details.map(([k, v]) => `<dt>${escapeHtml(k)}</dt><dd class="mono">${escapeHtml(v)}</dd>`).join('')}</dl>
+<dl>${details.map(([label, value, id]) => `<dt>${escapeHtml(label)}</dt><dd class="mono"${id ? ` id="${id}"` : ''}>${escapeHtml(value)}</dd>`).join('')}</dl>
 <p class="mono muted" id="errmsg"></p>
 </div>
 ${TRUST_NOTE}

@@ -151,7 +151,8 @@ label.path{white-space:nowrap;margin-right:8px}
 
 /**
  * Reloads the live part as server-rendered (escaped) HTML, and turns the faults form into the JSON
- * that /__simulator/faults takes.
+ * that /__simulator/faults takes. The form skips the browser's own checks (novalidate) so the
+ * simulator's message, which names the field and its range, is the one the user reads.
  */
 const DASHBOARD_SCRIPT = `
 (function () {
@@ -164,8 +165,10 @@ const DASHBOARD_SCRIPT = `
       return res.text();
     }).then(function (html) {
       live.innerHTML = html;
-      stamp.textContent = 'updated ' + new Date().toLocaleTimeString();
+      stamp.className = 'muted';
+      stamp.textContent = 'live';
     }).catch(function (err) {
+      stamp.className = 'bad';
       stamp.textContent = 'refresh failed: ' + err.message;
     });
   }
@@ -233,7 +236,7 @@ export function renderDashboard(controls: SimulatorControls): string {
 <h1>Simulator dashboard <span id="stamp" class="muted"></span></h1>
 <div id="live">${renderDashboardLive(controls)}</div>
 <h2>Faults</h2>
-<form class="faults card" id="faults" data-faults-url="${escapeHtml(`${CONTROL_PREFIX}faults`)}">
+<form class="faults card" id="faults" novalidate data-faults-url="${escapeHtml(`${CONTROL_PREFIX}faults`)}">
 ${fields}
 <div class="buttons"><button type="submit" class="apply">Apply</button>
 <button type="button" class="reset" id="reset">Turn all faults off</button>

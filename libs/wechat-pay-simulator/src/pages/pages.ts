@@ -2,7 +2,7 @@ import { CONTROL_PREFIX, parseJson } from '../control-api';
 import { SimulatorControlError, type SimulatorControls } from '../controls';
 import { cashierReply, PROBLEM_MESSAGES, renderCashier, renderCashierError } from './cashier';
 import { DASHBOARD_LIVE_PATH, renderDashboard, renderDashboardLive } from './dashboard';
-import { escapeHtml, layout } from './html';
+import { layout } from './html';
 
 export interface PageReply {
   status: number;
@@ -25,10 +25,7 @@ const json = (status: number, value: unknown): PageReply => ({
   body: JSON.stringify(value),
 });
 const onlyGet = () =>
-  html(
-    405,
-    layout('Method not allowed', `<main><p>${escapeHtml('Use GET for this page.')}</p></main>`),
-  );
+  html(405, layout('Method not allowed', `<main><p>Use GET for this page.</p></main>`));
 
 /**
  * The browser pages under /__simulator/: the dashboard, the cashier and the cashier's Pay/Cancel
