@@ -6,6 +6,8 @@
  * Reads PORT (demo, default 3000), SIMULATOR_PORT (default 3100) and HOST (default 127.0.0.1),
  * the same variables `npm start` reads.
  */
+import { formatYuan } from '../libs/wechat-pay-simulator/src/pages/html';
+
 const host = process.env.HOST || '127.0.0.1';
 const shop = `http://${host}:${process.env.PORT || '3000'}`;
 const simulator = `http://${host}:${process.env.SIMULATOR_PORT || '3100'}`;
@@ -41,8 +43,6 @@ async function call<T>(base: string, path: string, init: RequestInit = {}): Prom
   return JSON.parse(text) as T;
 }
 
-const yuan = (fen: number) => `${Math.trunc(fen / 100)}.${String(fen % 100).padStart(2, '0')}`;
-
 async function main(): Promise<void> {
   const { code, openid } = await call<{ code: string; openid: string }>(
     simulator,
@@ -69,7 +69,7 @@ async function main(): Promise<void> {
   console.log(
     [
       `Logged in as a new WeChat user: openid ${openid}`,
-      `Placed order ${order.orderNo}: ${order.description}, ¥${yuan(order.amount)}`,
+      `Placed order ${order.orderNo}: ${order.description}, ¥${formatYuan(order.amount)}`,
       '',
       'Open the cashier (WeChat payment sheet) and tap Pay or Cancel:',
       `  ${cashier}`,

@@ -17,13 +17,13 @@ export function escapeHtml(value: unknown): string {
   return String(value ?? '').replace(/[&<>"'`]/g, (c) => ENTITIES[c]);
 }
 
-/** Integer fen as yuan with two decimals (1234 → "12.34"), computed without floating point. */
+/** Integer fen as yuan with two decimals (1234 → "12.34"), cut from the digits: no arithmetic at all. */
 export function formatYuan(fen: number): string {
   if (!Number.isSafeInteger(fen))
     throw new RangeError('an amount must be an integer number of fen');
   const sign = fen < 0 ? '-' : '';
-  const abs = Math.abs(fen);
-  return `${sign}${Math.trunc(abs / 100)}.${String(abs % 100).padStart(2, '0')}`;
+  const digits = String(Math.abs(fen)).padStart(3, '0');
+  return `${sign}${digits.slice(0, -2)}.${digits.slice(-2)}`;
 }
 
 /** WeChat's compact Beijing time ("20240501123456") spelled out: "2024-05-01 12:34:56". */
