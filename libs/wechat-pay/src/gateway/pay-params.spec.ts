@@ -1,21 +1,10 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { WechatPayRequestError } from '../errors/errors';
 import { isSignType, sign, type SignType } from '../signer/sign';
 import { buildPayParams } from './pay-params';
 
-interface PaySignVector {
-  name: string;
-  key: string;
-  params: { appId: string; nonceStr: string; package: string; signType: string; timeStamp: string };
-  paySign: string;
-}
+import { vectors as allVectors } from '../../../../test/fixtures/vectors';
 
-const vectors = (
-  JSON.parse(
-    readFileSync(join(__dirname, '../../../../test/fixtures/wechatpay-v2-vectors.json'), 'utf8'),
-  ) as { paySign: PaySignVector[] }
-).paySign;
+const vectors = allVectors.paySign;
 
 const KEY = 'qazwsxedcrfvtgbyhnujmikolp111111';
 const base = {

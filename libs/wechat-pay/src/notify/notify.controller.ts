@@ -1,4 +1,4 @@
-import { Controller, Inject, Logger, Post, Req, Res, type Type } from '@nestjs/common';
+import { Controller, HttpCode, Inject, Logger, Post, Req, Res, type Type } from '@nestjs/common';
 import type { Response } from 'express';
 import { WechatPayConfig } from '../config/wechat-pay.options';
 import { readNotifyBody, type NotifyRequest } from './notify-body';
@@ -29,6 +29,8 @@ export function createNotifyController(path: string): Type<unknown> {
     ) {}
 
     @Post()
+    // Declared as well as sent, so route metadata (OpenAPI documents, say) shows the real status.
+    @HttpCode(200)
     async receive(@Req() req: NotifyRequest, @Res() res: Response): Promise<void> {
       let reply: string;
       try {

@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner, ModulesContainer, Reflector } from '@nestjs/core';
-import vectors from '../../../../test/fixtures/wechatpay-v2-vectors.json';
+import { vectors } from '../../../../test/fixtures/vectors';
 import { resolveWechatPayConfig, type WechatPayModuleOptions } from '../config/wechat-pay.options';
 import { sign } from '../signer/sign';
 import { WechatPaySigner } from '../signer/signer.service';

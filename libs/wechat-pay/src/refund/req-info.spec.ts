@@ -1,18 +1,8 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { vectors } from '../../../../test/fixtures/vectors';
 import { WechatPayXmlError } from '../errors/errors';
 import { decryptReqInfo, encryptReqInfo, parseReqInfo, refundAesKey } from './req-info';
 
-interface DecryptVector {
-  name: string;
-  apiKey: string;
-  aesKey: string;
-  reqInfo: string;
-  plaintext: string;
-}
-const { refundNotifyDecrypt } = JSON.parse(
-  readFileSync(join(__dirname, '../../../../test/fixtures/wechatpay-v2-vectors.json'), 'utf8'),
-) as { refundNotifyDecrypt: DecryptVector[] };
+const { refundNotifyDecrypt } = vectors;
 
 describe('refund notification req_info', () => {
   it('has at least one vector to check', () => {

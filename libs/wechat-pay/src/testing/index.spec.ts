@@ -1,4 +1,4 @@
-import vectors from '../../../../test/fixtures/wechatpay-v2-vectors.json';
+import { vectors } from '../../../../test/fixtures/vectors';
 import { verify } from '../signer/sign';
 import { parseXml } from '../xml/xml-codec';
 import { buildPaymentNotification, parseNotifyReply, signParams } from './index';
