@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { DemoHarness } from '../demo/harness';
 
 /** Debian's Chromium: the one browser the project's machines and CI install (apt-get install chromium). */
 export const CHROMIUM_PATH = '/usr/bin/chromium';
@@ -44,4 +45,45 @@ export async function screenshot(page: Page, name: string): Promise<string> {
   const path = join(SCREENSHOT_DIR, `${name}.png`);
   await page.screenshot({ path, fullPage: true });
   return path;
+}
+
+/** What a browser suite's tests use: the demo with its simulator, and this test's page. */
+export interface BrowserSuite {
+  harness: DemoHarness;
+  page: Page;
+}
+
+/**
+ * Registers the hooks every browser suite needs: one demo (with its simulator) and one Chromium
+ * for the suite, a fresh context and page per test at `viewport`, faults reset after each test.
+ * Read `harness` and `page` inside hooks or tests, once they are set.
+ */
+export function useBrowserSuite(viewport: { width: number; height: number }): BrowserSuite {
+  const suite = {} as BrowserSuite;
+  let browser: Browser | undefined;
+  let context: BrowserContext | undefined;
+
+  beforeAll(async () => {
+    browser = await launchChromium();
+    suite.harness = await DemoHarness.start();
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await suite.harness?.close();
+  });
+
+  beforeEach(async () => {
+    if (!browser) throw new Error('Chromium did not start');
+    context = await browser.newContext({ viewport });
+    suite.page = await context.newPage();
+    suite.page.setDefaultTimeout(10_000);
+  });
+
+  afterEach(async () => {
+    suite.harness.simulator.controls.resetFaults();
+    await context?.close();
+  });
+
+  return suite;
 }

@@ -1,6 +1,6 @@
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { DemoHarness, type CheckoutBody, type Shopper } from '../demo/harness';
-import { launchChromium, PHONE, screenshot } from './browser';
+import type { Page } from 'playwright-core';
+import type { CheckoutBody, DemoHarness, Shopper } from '../demo/harness';
+import { PHONE, screenshot, useBrowserSuite } from './browser';
 
 jest.setTimeout(30_000);
 
@@ -11,28 +11,13 @@ const BASKET = [
 ];
 
 describe('the simulator cashier, in Chromium on a phone-sized screen', () => {
+  const suite = useBrowserSuite(PHONE);
   let harness: DemoHarness;
-  let browser: Browser;
-  let context: BrowserContext;
   let page: Page;
 
-  beforeAll(async () => {
-    browser = await launchChromium();
-    harness = await DemoHarness.start();
+  beforeEach(() => {
+    ({ harness, page } = suite);
   });
-
-  afterAll(async () => {
-    await browser?.close();
-    await harness?.close();
-  });
-
-  beforeEach(async () => {
-    context = await browser.newContext({ viewport: PHONE });
-    page = await context.newPage();
-    page.setDefaultTimeout(10_000);
-  });
-
-  afterEach(() => context.close());
 
   const prepayIdOf = (checkout: CheckoutBody) =>
     checkout.payParams.package.replace(/^prepay_id=/, '');

@@ -1,6 +1,6 @@
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { DemoHarness, eventually } from '../demo/harness';
-import { DESKTOP, launchChromium, PHONE, screenshot } from './browser';
+import type { Page } from 'playwright-core';
+import { eventually, type DemoHarness } from '../demo/harness';
+import { DESKTOP, PHONE, screenshot, useBrowserSuite } from './browser';
 
 jest.setTimeout(30_000);
 
@@ -8,30 +8,12 @@ jest.setTimeout(30_000);
 const REFRESH_WAIT_MS = 10_000;
 
 describe('the simulator dashboard, in Chromium', () => {
+  const suite = useBrowserSuite(DESKTOP);
   let harness: DemoHarness;
-  let browser: Browser;
-  let context: BrowserContext;
   let page: Page;
 
-  beforeAll(async () => {
-    browser = await launchChromium();
-    harness = await DemoHarness.start();
-  });
-
-  afterAll(async () => {
-    await browser?.close();
-    await harness?.close();
-  });
-
-  beforeEach(async () => {
-    context = await browser.newContext({ viewport: DESKTOP });
-    page = await context.newPage();
-    page.setDefaultTimeout(10_000);
-  });
-
-  afterEach(async () => {
-    harness.simulator.controls.resetFaults();
-    await context.close();
+  beforeEach(() => {
+    ({ harness, page } = suite);
   });
 
   const dashboardUrl = () => `${harness.simulator.baseUrl}/__simulator/`;
@@ -62,7 +44,7 @@ describe('the simulator dashboard, in Chromium', () => {
     expect(before).toContain('NOTPAY');
     expect(before).toContain('¥68.00');
 
-    const phone = await context.browser()!.newContext({ viewport: PHONE });
+    const phone = await page.context().browser()!.newContext({ viewport: PHONE });
     try {
       const cashier = await phone.newPage();
       await cashier.goto(
