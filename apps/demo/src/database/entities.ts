@@ -46,7 +46,7 @@ export class ProductEntity {
   @Column({ name: 'price_fen', type: 'integer' })
   priceFen!: number;
 
-  @Column({ type: 'boolean', default: true })
+  @Column({ type: 'boolean' })
   active!: boolean;
 }
 

@@ -44,7 +44,7 @@ export class InitialSchema1763880000000 implements MigrationInterface {
           { name: 'id', type: 'integer', isPrimary: true },
           { name: 'name', type: 'varchar', length: '64' },
           { name: 'price_fen', type: 'integer' },
-          { name: 'active', type: 'boolean', default: true },
+          { name: 'active', type: 'boolean' },
         ],
       }),
     );
