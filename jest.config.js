@@ -1,7 +1,8 @@
 /** Two projects: unit specs live beside the code, e2e specs under test/. */
 const moduleNameMapper = {
-  '^@app/wechat-pay-simulator(|/.*)$': '<rootDir>/libs/wechat-pay-simulator/src$1',
-  '^@app/wechat-pay(|/.*)$': '<rootDir>/libs/wechat-pay/src$1',
+  '^nestjs-wechat-pay-v2$': '<rootDir>/libs/wechat-pay/src',
+  '^nestjs-wechat-pay-v2/(testing|protocol)$': '<rootDir>/libs/wechat-pay/src/$1',
+  '^wechat-pay-v2-simulator$': '<rootDir>/libs/wechat-pay-simulator/src',
 };
 const transform = { '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.json' }] };
 const common = {

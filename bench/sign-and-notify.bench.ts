@@ -9,8 +9,13 @@
 import { createHash, createHmac } from 'node:crypto';
 import { availableParallelism, cpus } from 'node:os';
 import Payment from 'tenpay';
-import { canonicalString, sign, verify, type SignType } from '@app/wechat-pay/signer/sign';
-import { parseXml } from '@app/wechat-pay/xml/xml-codec';
+import {
+  canonicalString,
+  sign,
+  verify,
+  type SignType,
+  parseXml,
+} from 'nestjs-wechat-pay-v2/protocol';
 
 const API_KEY = '192006250b4c09247ec02edce69f6a2d';
 const APPID = 'wxd930ea5d5a258f4f';

@@ -6,7 +6,7 @@
  * Reads PORT (demo, default 3000), SIMULATOR_PORT (default 3100) and HOST (default 127.0.0.1),
  * the same variables `npm start` reads.
  */
-import { formatYuan } from '../libs/wechat-pay-simulator/src/pages/html';
+import { formatYuan } from 'nestjs-wechat-pay-v2/protocol';
 
 const host = process.env.HOST || '127.0.0.1';
 const shop = `http://${host}:${process.env.PORT || '3000'}`;

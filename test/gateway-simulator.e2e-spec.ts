@@ -10,8 +10,8 @@ import {
   type SignType,
   type UnifiedOrderRequest,
   type WechatPayModuleOptions,
-} from '@app/wechat-pay';
-import { startSimulator, TEST_MERCHANT, type RunningSimulator } from '@app/wechat-pay-simulator';
+} from 'nestjs-wechat-pay-v2';
+import { startSimulator, TEST_MERCHANT, type RunningSimulator } from 'wechat-pay-v2-simulator';
 import { newOrderNo } from './simulator-support';
 
 const HMAC_MERCHANT = {

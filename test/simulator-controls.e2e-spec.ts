@@ -1,4 +1,4 @@
-import { startSimulator, TEST_MERCHANT, type RunningSimulator } from '@app/wechat-pay-simulator';
+import { startSimulator, TEST_MERCHANT, type RunningSimulator } from 'wechat-pay-v2-simulator';
 import { PAYER_OPENID, SimClient, jsonCall, orderFields, payParams } from './simulator-support';
 
 const SECOND_MERCHANT = {

@@ -1,5 +1,4 @@
-import { verify } from '@app/wechat-pay/signer/sign';
-import { parseXml } from '@app/wechat-pay/xml/xml-codec';
+import { verify, parseXml } from 'nestjs-wechat-pay-v2/protocol';
 import {
   NOTIFY_MAX_SENDS,
   startSimulator,
@@ -7,7 +6,7 @@ import {
   waitFor,
   type NotificationAttempt,
   type RunningSimulator,
-} from '@app/wechat-pay-simulator';
+} from 'wechat-pay-v2-simulator';
 import {
   FAIL_REPLY,
   PAYER_OPENID,

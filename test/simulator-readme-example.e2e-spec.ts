@@ -1,8 +1,8 @@
 // The example in libs/wechat-pay-simulator/README.md ("Using it from a host app's Jest tests"),
 // copied verbatim: when this spec breaks, the README is wrong too.
 import { Test } from '@nestjs/testing';
-import { WechatPayGateway, WechatPayModule } from '@app/wechat-pay';
-import { startSimulator, type RunningSimulator } from '@app/wechat-pay-simulator';
+import { WechatPayGateway, WechatPayModule } from 'nestjs-wechat-pay-v2';
+import { startSimulator, type RunningSimulator } from 'wechat-pay-v2-simulator';
 
 describe('checkout against the simulator', () => {
   let sim: RunningSimulator;

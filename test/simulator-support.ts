@@ -1,9 +1,15 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createNonce, sign, verify, type SignType } from '@app/wechat-pay/signer/sign';
-import { formatBeijingTime } from '@app/wechat-pay/util/beijing-time';
-import { buildXml, parseXml } from '@app/wechat-pay/xml/xml-codec';
-import type { SimulatorMerchant } from '@app/wechat-pay-simulator';
+import {
+  createNonce,
+  sign,
+  verify,
+  type SignType,
+  formatBeijingTime,
+  buildXml,
+  parseXml,
+} from 'nestjs-wechat-pay-v2/protocol';
+import type { SimulatorMerchant } from 'wechat-pay-v2-simulator';
 
 /** What one XML call to the simulator returned. */
 export interface XmlReply {

@@ -22,12 +22,12 @@ import {
   WechatPayNotifyService,
   type PaymentNotification,
   type WechatPayModuleOptions,
-} from '@app/wechat-pay';
+} from 'nestjs-wechat-pay-v2';
 import {
   buildPaymentNotification,
   parseNotifyReply,
   type PaymentNotificationOptions,
-} from '@app/wechat-pay/testing';
+} from 'nestjs-wechat-pay-v2/testing';
 
 const OPTIONS: WechatPayModuleOptions = {
   appId: 'wxe2e0000000000001',

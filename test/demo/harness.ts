@@ -8,7 +8,7 @@ import { Test, type TestingModuleBuilder } from '@nestjs/testing';
 import { Client } from 'pg';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
-import type { PayParams, SignType } from '@app/wechat-pay';
+import type { PayParams, SignType } from 'nestjs-wechat-pay-v2';
 import {
   startSimulator,
   TEST_MERCHANT,
@@ -16,7 +16,7 @@ import {
   type RequestPaymentAnswer,
   type RunningSimulator,
   type SimulatedOrderView,
-} from '@app/wechat-pay-simulator';
+} from 'wechat-pay-v2-simulator';
 import { AppModule } from '../../apps/demo/src/app.module';
 import { configureDemoApp } from '../../apps/demo/src/bootstrap';
 import { Clock } from '../../apps/demo/src/clock';

@@ -2,7 +2,7 @@ import {
   buildPaymentNotification,
   parseNotifyReply,
   type PaymentNotificationOptions,
-} from '@app/wechat-pay/testing';
+} from 'nestjs-wechat-pay-v2/testing';
 import {
   FulfilmentEntity,
   PaymentNotificationEntity,

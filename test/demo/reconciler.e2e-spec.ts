@@ -1,4 +1,8 @@
-import { WechatPayConfig, WechatPayTransport, type TransportRequestOptions } from '@app/wechat-pay';
+import {
+  WechatPayConfig,
+  WechatPayTransport,
+  type TransportRequestOptions,
+} from 'nestjs-wechat-pay-v2';
 import type { TestingModuleBuilder } from '@nestjs/testing';
 import { BetterSqlite3QueryRunner } from 'typeorm/driver/better-sqlite3/BetterSqlite3QueryRunner';
 import { PostgresQueryRunner } from 'typeorm/driver/postgres/PostgresQueryRunner';

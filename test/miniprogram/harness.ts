@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { join, resolve } from 'node:path';
-import type { PaymentOutcome } from '@app/wechat-pay-simulator';
+import type { PaymentOutcome } from 'wechat-pay-v2-simulator';
 
 /** The mini-program's own directory: the harness runs these files, never a copy. */
 export const MINIPROGRAM_ROOT = resolve(__dirname, '../../apps/miniprogram');

@@ -1,4 +1,4 @@
-import { startSimulator, type RunningSimulator } from '@app/wechat-pay-simulator';
+import { startSimulator, type RunningSimulator } from 'wechat-pay-v2-simulator';
 import { freePort } from '../demo/harness';
 import { MiniProgram } from './harness';
 

@@ -1,6 +1,6 @@
 import { Global, Module, type DynamicModule } from '@nestjs/common';
 import { ScheduleModule } from '@nestjs/schedule';
-import { WechatPayModule } from '@app/wechat-pay';
+import { WechatPayModule } from 'nestjs-wechat-pay-v2';
 import { AuthModule } from './auth/auth.module';
 import { CatalogModule } from './catalog/catalog.module';
 import { Clock } from './clock';

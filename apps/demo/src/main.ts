@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { randomBytes } from 'node:crypto';
 import { Logger } from '@nestjs/common';
-import { startSimulator, TEST_MERCHANT, type RunningSimulator } from '@app/wechat-pay-simulator';
+import { startSimulator, TEST_MERCHANT, type RunningSimulator } from 'wechat-pay-v2-simulator';
 import { createDemoApp } from './bootstrap';
 import { DemoConfigError, loadDemoConfig } from './config/demo.config';
 

@@ -1,5 +1,9 @@
-import { isSignType, sign, signaturesEqual } from '../../wechat-pay/src/signer/sign';
-import { formatBeijingTime } from '../../wechat-pay/src/util/beijing-time';
+import {
+  isSignType,
+  sign,
+  signaturesEqual,
+  formatBeijingTime,
+} from 'nestjs-wechat-pay-v2/protocol';
 import type { SimulatorClock } from './clock';
 import type { FaultInjector, SimulatorFaults } from './faults';
 import { deriveOpenid, newTransactionId, newUserId } from './ids';

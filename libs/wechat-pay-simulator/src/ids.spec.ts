@@ -1,4 +1,4 @@
-import { parseBeijingTime } from '../../wechat-pay/src/util/beijing-time';
+import { parseBeijingTime } from 'nestjs-wechat-pay-v2/protocol';
 import {
   deriveOpenid,
   newLoginCode,

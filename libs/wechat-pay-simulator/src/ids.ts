@@ -1,6 +1,5 @@
 import { createHmac, randomBytes, randomInt } from 'node:crypto';
-import { createNonce } from '../../wechat-pay/src/signer/sign';
-import { formatBeijingTime } from '../../wechat-pay/src/util/beijing-time';
+import { createNonce, formatBeijingTime } from 'nestjs-wechat-pay-v2/protocol';
 
 // Every identifier the simulator hands out comes from the CSPRNG: real ones are unguessable too.
 

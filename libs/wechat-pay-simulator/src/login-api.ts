@@ -1,4 +1,4 @@
-import { signaturesEqual } from '../../wechat-pay/src/signer/sign';
+import { signaturesEqual } from 'nestjs-wechat-pay-v2/protocol';
 import { newRequestId, newSessionKey } from './ids';
 import type { MerchantRegistry } from './merchants';
 import type { SimulatorStore } from './store';

@@ -1,7 +1,6 @@
 import { request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { createNonce, sign } from '../../wechat-pay/src/signer/sign';
-import { buildXml, parseXml } from '../../wechat-pay/src/xml/xml-codec';
+import { createNonce, sign, buildXml, parseXml } from 'nestjs-wechat-pay-v2/protocol';
 import type { SimulatorClock } from './clock';
 import type { FaultInjector } from './faults';
 import type { SimulatedOrder } from './store';

@@ -1,8 +1,14 @@
 import { isIP } from 'node:net';
-import { createNonce, sign, verify, type SignType } from '../../wechat-pay/src/signer/sign';
-import { parseBeijingTime } from '../../wechat-pay/src/util/beijing-time';
-import { WechatPayXmlError } from '../../wechat-pay/src/errors/errors';
-import { buildXml, parseXml } from '../../wechat-pay/src/xml/xml-codec';
+import {
+  createNonce,
+  sign,
+  verify,
+  type SignType,
+  parseBeijingTime,
+  WechatPayXmlError,
+  buildXml,
+  parseXml,
+} from 'nestjs-wechat-pay-v2/protocol';
 import type { SimulatorClock } from './clock';
 import type { FaultInjector } from './faults';
 import type { MerchantRegistry, SimulatorMerchant } from './merchants';

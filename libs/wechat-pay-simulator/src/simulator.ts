@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { DEFAULT_MAX_XML_BYTES } from '../../wechat-pay/src/xml/xml-codec';
+import { DEFAULT_MAX_XML_BYTES } from 'nestjs-wechat-pay-v2/protocol';
 import { SimulatorClock } from './clock';
 import { CONTROL_PREFIX, handleControl } from './control-api';
 import { SimulatorControls } from './controls';

@@ -1,4 +1,4 @@
-import type { SignType } from '../../wechat-pay/src/signer/sign';
+import type { SignType } from 'nestjs-wechat-pay-v2/protocol';
 import type { SimulatorClock } from './clock';
 import { newLoginCode, newPrepayId } from './ids';
 

@@ -10,20 +10,7 @@ export {
   type WechatPayModuleOptions,
 } from './config/wechat-pay.options';
 export { WechatPaySigner } from './signer/signer.service';
-export {
-  SIGN_TYPES,
-  canonicalString,
-  createNonce,
-  isSignType,
-  sign,
-  signaturesEqual,
-  verify,
-  type SignType,
-  type SignableParams,
-} from './signer/sign';
-export { buildXml, parseXml, DEFAULT_MAX_XML_BYTES, type ParseXmlOptions } from './xml/xml-codec';
-export { decryptReqInfo, parseReqInfo } from './refund/req-info';
-export { formatBeijingTime, parseBeijingTime } from './util/beijing-time';
+export { SIGN_TYPES, isSignType, type SignType } from './signer/sign';
 export * from './errors/errors';
 export { WechatPayGateway } from './gateway/gateway.service';
 export {

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { WechatPayGateway } from '@app/wechat-pay';
+import { WechatPayGateway } from 'nestjs-wechat-pay-v2';
 import { LessThan, Repository } from 'typeorm';
 import { Transactions } from '../database/transactions';
 import { Clock } from '../clock';

@@ -1,5 +1,4 @@
-import { createHash, createHmac, randomBytes } from 'node:crypto';
-import { signaturesEqual } from '@app/wechat-pay';
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 
 /**
  * A session token is `<random>.<HMAC(random)>`: the HMAC lets the server reject a forged token
@@ -16,7 +15,11 @@ export function sessionIdFromToken(secret: string, token: string): string | unde
   const parts = token.split('.');
   if (parts.length !== 2 || parts[0].length !== 43) return undefined;
   const [random, signature] = parts;
-  return signaturesEqual(mac(secret, random), signature) ? sessionIdOf(random) : undefined;
+  const expected = Buffer.from(mac(secret, random));
+  const received = Buffer.from(signature);
+  return expected.length === received.length && timingSafeEqual(expected, received)
+    ? sessionIdOf(random)
+    : undefined;
 }
 
 function mac(secret: string, random: string): string {

@@ -6,7 +6,7 @@ import {
   type ExceptionFilter,
 } from '@nestjs/common';
 import type { Response } from 'express';
-import { WechatPayError } from '@app/wechat-pay';
+import { WechatPayError } from 'nestjs-wechat-pay-v2';
 
 /**
  * Turns library errors that escape a handler into clear JSON answers. The raw WeChat body stays

@@ -12,7 +12,7 @@ import {
   Min,
   validateSync,
 } from 'class-validator';
-import { SIGN_TYPES, type SignType } from '@app/wechat-pay';
+import { SIGN_TYPES, type SignType } from 'nestjs-wechat-pay-v2';
 
 /** The demo's whole configuration, read once from the environment at start-up. */
 export interface DemoConfig {

@@ -1,6 +1,6 @@
 import { Controller, Get, Injectable, Module, Res } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
-import { WechatPayBusinessError, WechatPayError, WechatPayGateway } from '@app/wechat-pay';
+import { WechatPayBusinessError, WechatPayError, WechatPayGateway } from 'nestjs-wechat-pay-v2';
 import type { Response } from 'express';
 import { DataSource } from 'typeorm';
 import { Clock } from '../clock';

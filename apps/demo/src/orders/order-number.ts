@@ -1,5 +1,5 @@
 import { randomInt } from 'node:crypto';
-import { formatBeijingTime } from '@app/wechat-pay';
+import { formatBeijingTime } from 'nestjs-wechat-pay-v2/protocol';
 
 /**
  * `yyyyMMddHHmmss` (Beijing) + 10 random digits: 24 characters of the allowed out_trade_no

@@ -7,14 +7,14 @@ import {
   NotFoundException,
 } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
+import { formatBeijingTime } from 'nestjs-wechat-pay-v2/protocol';
 import {
-  formatBeijingTime,
   WechatPayBusinessError,
   WechatPayError,
   WechatPayGateway,
   type PayParams,
   type SignType,
-} from '@app/wechat-pay';
+} from 'nestjs-wechat-pay-v2';
 import { Repository } from 'typeorm';
 import type { AuthenticatedUser } from '../auth/auth.service';
 import { CatalogService } from '../catalog/catalog.module';

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { WechatPayGateway, type OrderQueryResult } from '@app/wechat-pay';
+import { WechatPayGateway, type OrderQueryResult } from 'nestjs-wechat-pay-v2';
 import type { OrderEntity, PaymentSource } from '../database/entities';
 import { PaymentsService, type SettleOutcome } from './payments.service';
 

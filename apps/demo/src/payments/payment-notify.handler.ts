@@ -1,5 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { WechatPayNotifyHandler, type PaymentNotification } from '@app/wechat-pay';
+import { WechatPayNotifyHandler, type PaymentNotification } from 'nestjs-wechat-pay-v2';
 import { Clock } from '../clock';
 import { PaymentNotificationEntity, type NotificationOutcome } from '../database/entities';
 import { Transactions } from '../database/transactions';

@@ -8,7 +8,7 @@ import {
   type OnModuleDestroy,
 } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
-import { WechatPayBusinessError, WechatPayError, WechatPayGateway } from '@app/wechat-pay';
+import { WechatPayBusinessError, WechatPayError, WechatPayGateway } from 'nestjs-wechat-pay-v2';
 import { In } from 'typeorm';
 import { Clock } from '../clock';
 import { DEMO_CONFIG, type DemoConfig } from '../config/demo.config';

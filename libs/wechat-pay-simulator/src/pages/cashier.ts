@@ -1,6 +1,7 @@
 import { CONTROL_PREFIX } from '../control-api';
 import type { CashierAnswer, CashierCheckout, PaymentProblem } from '../controls';
-import { beijingTime, escapeHtml, formatYuan, layout } from './html';
+import { formatYuan } from 'nestjs-wechat-pay-v2/protocol';
+import { beijingTime, escapeHtml, layout } from './html';
 
 /** What the page tells the user for each reason a payment cannot go ahead. */
 export const PROBLEM_MESSAGES: Record<PaymentProblem, string> = {

@@ -3,7 +3,8 @@ import type { SimulatorControls } from '../controls';
 import { NO_FAULTS, WECHAT_PATHS, type SimulatorFaults } from '../faults';
 import type { NotificationAttempt } from '../notifier';
 import type { SimulatedOrderView } from '../store';
-import { beijingTime, escapeHtml, formatYuan, layout, spacedBeijingTime } from './html';
+import { formatYuan } from 'nestjs-wechat-pay-v2/protocol';
+import { beijingTime, escapeHtml, layout, spacedBeijingTime } from './html';
 
 /** The part of the dashboard its script reloads every REFRESH_MS. */
 export const DASHBOARD_LIVE_PATH = `${CONTROL_PREFIX}dashboard/live`;

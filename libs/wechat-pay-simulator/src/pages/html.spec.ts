@@ -1,4 +1,4 @@
-import { beijingTime, escapeHtml, formatYuan, layout, spacedBeijingTime } from './html';
+import { beijingTime, escapeHtml, layout, spacedBeijingTime } from './html';
 
 describe('escapeHtml', () => {
   it('turns every character that could open a tag or end an attribute into an entity', () => {
@@ -19,24 +19,6 @@ describe('escapeHtml', () => {
     expect(escapeHtml(200)).toBe('200');
     expect(escapeHtml(undefined)).toBe('');
     expect(escapeHtml(null)).toBe('');
-  });
-});
-
-describe('formatYuan', () => {
-  it.each([
-    [0, '0.00'],
-    [1, '0.01'],
-    [10, '0.10'],
-    [100, '1.00'],
-    [1234, '12.34'],
-    [100000001, '1000000.01'],
-    [-1234, '-12.34'],
-  ])('shows %i fen as %s yuan', (fen, yuan) => {
-    expect(formatYuan(fen)).toBe(yuan);
-  });
-
-  it('refuses an amount that is not a whole number of fen', () => {
-    expect(() => formatYuan(12.5)).toThrow(RangeError);
   });
 });
 

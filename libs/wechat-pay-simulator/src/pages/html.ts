@@ -1,4 +1,4 @@
-import { formatBeijingTime } from '../../../wechat-pay/src/util/beijing-time';
+import { formatBeijingTime } from 'nestjs-wechat-pay-v2/protocol';
 
 const ENTITIES: Record<string, string> = {
   '&': '&amp;',
@@ -15,15 +15,6 @@ const ENTITIES: Record<string, string> = {
  */
 export function escapeHtml(value: unknown): string {
   return String(value ?? '').replace(/[&<>"'`]/g, (c) => ENTITIES[c]);
-}
-
-/** Integer fen as yuan with two decimals (1234 → "12.34"), cut from the digits: no arithmetic at all. */
-export function formatYuan(fen: number): string {
-  if (!Number.isSafeInteger(fen))
-    throw new RangeError('an amount must be an integer number of fen');
-  const sign = fen < 0 ? '-' : '';
-  const digits = String(Math.abs(fen)).padStart(3, '0');
-  return `${sign}${digits.slice(0, -2)}.${digits.slice(-2)}`;
 }
 
 /** WeChat's compact Beijing time ("20240501123456") spelled out: "2024-05-01 12:34:56". */

@@ -1,7 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createNonce, sign } from '../../../wechat-pay/src/signer/sign';
-import { buildXml, parseXml } from '../../../wechat-pay/src/xml/xml-codec';
+import { createNonce, sign, buildXml, parseXml } from 'nestjs-wechat-pay-v2/protocol';
 import { startSimulator, type RunningSimulator } from '../simulator';
 import { CANCELLED_MESSAGE, PAID_MESSAGE, PROBLEM_MESSAGES } from './cashier';
 

@@ -1,0 +1,24 @@
+/**
+ * `nestjs-wechat-pay-v2/protocol`: the WeChat Pay v2 building blocks under the module, for the rare
+ * code that needs them outside a Nest app (a simulator, a migration script, a second language's test
+ * vectors). These are the only exported functions that take the API key as an argument; inside the
+ * module the key never leaves the signer.
+ */
+export {
+  SIGN_TYPES,
+  canonicalString,
+  createNonce,
+  isSignType,
+  resolveSignType,
+  sign,
+  signString,
+  signaturesEqual,
+  verify,
+  type SignType,
+  type SignableParams,
+} from '../signer/sign';
+export { buildXml, parseXml, DEFAULT_MAX_XML_BYTES, type ParseXmlOptions } from '../xml/xml-codec';
+export { decryptReqInfo, encryptReqInfo, parseReqInfo, refundAesKey } from '../refund/req-info';
+export { formatBeijingTime, parseBeijingTime } from '../util/beijing-time';
+export { formatYuan } from '../util/money';
+export { WechatPayError, WechatPayXmlError, type XmlErrorReason } from '../errors/errors';
