@@ -4,6 +4,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { INestApplication } from '@nestjs/common';
+import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Test, type TestingModuleBuilder } from '@nestjs/testing';
 import { Client } from 'pg';
 import request from 'supertest';
@@ -82,8 +83,14 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   };
 }
 
+/**
+ * Connects to the server's `postgres` maintenance database, so the database named in DATABASE_URL
+ * need not exist: only the server and the credentials are taken from it.
+ */
 async function withAdmin(serverUrl: string, work: (admin: Client) => Promise<unknown>) {
-  const admin = new Client({ connectionString: serverUrl });
+  const url = new URL(serverUrl);
+  url.pathname = '/postgres';
+  const admin = new Client({ connectionString: url.toString() });
   await admin.connect();
   try {
     await work(admin);
@@ -127,7 +134,16 @@ export interface DemoHarnessOptions {
   closeOrderMinAgeMs?: number;
   /** ORDER_QUERY_AFTER_MS. Default 50. */
   orderQueryAfterMs?: number;
+  /** More environment for every instance (RATE_LIMIT_*, API_DOCS...), applied last. */
+  env?: Record<string, string>;
 }
+
+/** Limits no test reaches unless it sets its own: suites place hundreds of orders as one user. */
+const UNREACHED_RATE_LIMITS = {
+  RATE_LIMIT_LOGIN_PER_IP: '1000000',
+  RATE_LIMIT_ORDERS_PER_USER: '1000000',
+  RATE_LIMIT_ORDERS_PER_IP: '1000000',
+};
 
 export interface InstanceOptions {
   /** Adjusts the testing module before it compiles (overriding a provider, say). */
@@ -247,6 +263,8 @@ export class DemoHarness {
         SESSION_SECRET: 'demo-e2e-session-secret-0123456789',
         ORDER_QUERY_AFTER_MS: String(this.options.orderQueryAfterMs ?? 50),
         RECONCILER_ENABLED: 'off',
+        ...UNREACHED_RATE_LIMITS,
+        ...this.options.env,
       },
       merchant,
       () => 'unused',
@@ -256,8 +274,8 @@ export class DemoHarness {
       .useValue(this.clock);
     if (options.override) builder = options.override(builder);
     const moduleRef = await builder.compile();
-    const app = moduleRef.createNestApplication({ logger: false });
-    configureDemoApp(app);
+    const app = moduleRef.createNestApplication<NestExpressApplication>({ logger: false });
+    configureDemoApp(app, config);
     try {
       await app.listen(port, '127.0.0.1');
     } catch (error) {
@@ -357,6 +375,40 @@ export class DemoHarness {
         all.some((a) => a.outTradeNo === orderNo && a.outcome === 'delivered'),
       )
       .then(() => undefined);
+  }
+
+  /**
+   * Makes the database refuse matching writes, as a failing disk or a crash between two statements
+   * would, until the returned function is called. `when` is a condition on NEW (and OLD for
+   * updates), written the same way for SQLite and PostgreSQL.
+   */
+  async failWrites(
+    table: string,
+    event: 'INSERT' | 'UPDATE',
+    when: string,
+  ): Promise<() => Promise<void>> {
+    const name = `fail_${table}_${randomBytes(4).toString('hex')}`;
+    if (isPostgres) {
+      await this.dataSource.query(
+        `CREATE FUNCTION ${name}() RETURNS trigger LANGUAGE plpgsql AS ` +
+          `$$ BEGIN RAISE EXCEPTION 'write refused by the test'; END $$`,
+      );
+      await this.dataSource.query(
+        `CREATE TRIGGER ${name} BEFORE ${event} ON ${table} FOR EACH ROW WHEN (${when}) ` +
+          `EXECUTE FUNCTION ${name}()`,
+      );
+      return async () => {
+        await this.dataSource.query(`DROP TRIGGER ${name} ON ${table}`);
+        await this.dataSource.query(`DROP FUNCTION ${name}()`);
+      };
+    }
+    await this.dataSource.query(
+      `CREATE TRIGGER ${name} BEFORE ${event} ON ${table} FOR EACH ROW WHEN ${when} ` +
+        `BEGIN SELECT RAISE(ABORT, 'write refused by the test'); END`,
+    );
+    return async () => {
+      await this.dataSource.query(`DROP TRIGGER ${name}`);
+    };
   }
 
   async close(): Promise<void> {

@@ -1,5 +1,9 @@
 import { DataSource } from 'typeorm';
-import { buildDataSourceOptions } from '../../apps/demo/src/database/data-source-options';
+import {
+  buildDataSourceOptions,
+  MIGRATIONS,
+} from '../../apps/demo/src/database/data-source-options';
+import { OrderItemEntity, PaymentReviewEntity } from '../../apps/demo/src/database/entities';
 import { SEED_PRODUCTS } from '../../apps/demo/src/database/migrations/1763880000001-SeedCatalogue';
 import { createTestDatabase, isPostgres, type TestDatabase } from './harness';
 
@@ -30,11 +34,54 @@ describe(`demo migrations on ${isPostgres ? 'PostgreSQL' : 'SQLite'}`, () => {
     ).toEqual(SEED_PRODUCTS.map((p) => [p.id, p.priceFen]));
   });
 
-  it('revert cleanly down to an empty schema and apply again', async () => {
-    await dataSource.undoLastMigration({ transaction: 'all' });
-    await dataSource.undoLastMigration({ transaction: 'all' });
+  it('store and read back fen amounts up to Number.MAX_SAFE_INTEGER as numbers', async () => {
+    const reviews = dataSource.getRepository(PaymentReviewEntity);
+    const saved = await reviews.save(
+      reviews.create({
+        createdAt: Date.now(),
+        orderNo: 'FEN-ROUND-TRIP',
+        transactionId: null,
+        kind: 'AMOUNT_MISMATCH',
+        expectedFen: 2 ** 31,
+        reportedFen: Number.MAX_SAFE_INTEGER,
+        details: '{}',
+      }),
+    );
+    expect(await reviews.findOneByOrFail({ id: saved.id })).toMatchObject({
+      expectedFen: 2 ** 31,
+      reportedFen: Number.MAX_SAFE_INTEGER,
+    });
+    await reviews.delete({ id: saved.id });
+  });
+
+  it('refuse to write a fen amount that is not a safe integer', async () => {
+    const items = dataSource.getRepository(OrderItemEntity);
+    await expect(
+      items.insert({
+        orderId: 1,
+        productId: 1,
+        name: 'x',
+        unitPriceFen: 0.1,
+        quantity: 1,
+        lineTotalFen: 0.1,
+      }),
+    ).rejects.toThrow(/safe integer/);
+    expect(await items.count()).toBe(0);
+  });
+
+  it('revert cleanly down to an empty schema and apply again, keeping the amounts', async () => {
+    for (let i = 0; i < MIGRATIONS.length; i++) {
+      await dataSource.undoLastMigration({ transaction: 'all' });
+    }
     expect(await dataSource.createQueryRunner().hasTable('orders')).toBe(false);
     await dataSource.runMigrations({ transaction: 'all' });
     expect(await dataSource.createQueryRunner().hasTable('orders')).toBe(true);
+
+    // Amounts written under the 32-bit schema survive the conversion to 64 bits.
+    await dataSource.undoLastMigration({ transaction: 'all' });
+    await dataSource.query('UPDATE products SET price_fen = 2147483647 WHERE id = 1');
+    await dataSource.runMigrations({ transaction: 'all' });
+    const [row] = await dataSource.query('SELECT price_fen FROM products WHERE id = 1');
+    expect(Number((row as { price_fen: string | number }).price_fen)).toBe(2147483647);
   });
 });

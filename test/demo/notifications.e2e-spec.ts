@@ -36,8 +36,8 @@ describe('demo payment notifications', () => {
     const payments = harness.get(PaymentsService);
     const settle = payments.settle.bind(payments);
     const outcomes: SettleOutcome[] = [];
-    jest.spyOn(payments, 'settle').mockImplementation(async (evidence, source) => {
-      const outcome = await settle(evidence, source);
+    jest.spyOn(payments, 'settle').mockImplementation(async (evidence, source, record) => {
+      const outcome = await settle(evidence, source, record);
       if (evidence.outTradeNo === orderNo) outcomes.push(outcome);
       return outcome;
     });
@@ -104,8 +104,9 @@ describe('demo payment notifications', () => {
     const settle = payments.settle.bind(payments);
     let failed = false;
     // Only this order's first attempt fails: late retries of earlier tests' orders may arrive too.
-    jest.spyOn(payments, 'settle').mockImplementation((evidence, source) => {
-      if (evidence.outTradeNo !== checkout.orderNo || failed) return settle(evidence, source);
+    jest.spyOn(payments, 'settle').mockImplementation((evidence, source, record) => {
+      if (evidence.outTradeNo !== checkout.orderNo || failed)
+        return settle(evidence, source, record);
       failed = true;
       return Promise.reject(new Error('database briefly unavailable'));
     });
@@ -170,6 +171,66 @@ describe('demo payment notifications', () => {
       .findBy({ outTradeNo: checkout.orderNo });
     expect(audited).toHaveLength(50);
   });
+
+  it('keeps the payment and its stored notification together when the audit write fails', async () => {
+    const checkout = await harness.placeOrder(shopper);
+    // The audit row cannot be written: the state a crash between two commits would leave.
+    const restore = await harness.failWrites(
+      'payment_notifications',
+      'INSERT',
+      `NEW.out_trade_no = '${checkout.orderNo}'`,
+    );
+    const { xml } = notificationFor(checkout);
+    try {
+      expect(await postNotification(xml)).toEqual({
+        returnCode: 'FAIL',
+        returnMsg: 'handler failed',
+      });
+      expect(await harness.orderRow(checkout.orderNo)).toMatchObject({ status: 'UNPAID' });
+      expect(await harness.fulfilments(checkout.orderNo)).toEqual([]);
+    } finally {
+      await restore();
+    }
+
+    // WeChat resends; now both are written, in one transaction.
+    expect(await postNotification(xml)).toEqual({ returnCode: 'SUCCESS', returnMsg: 'OK' });
+    expect(await harness.orderRow(checkout.orderNo)).toMatchObject({ status: 'PAID' });
+    expect(await harness.fulfilments(checkout.orderNo)).toHaveLength(1);
+    const audited = await harness.dataSource
+      .getRepository(PaymentNotificationEntity)
+      .findBy({ outTradeNo: checkout.orderNo });
+    expect(audited.map((a) => a.outcome)).toEqual(['PAID']);
+  });
+
+  it.each([2 ** 31, 999_999_999_999_999])(
+    'records a signed total_fee of %d fen as an amount mismatch instead of failing forever',
+    async (totalFee) => {
+      const checkout = await harness.placeOrder(shopper);
+      const { xml } = notificationFor(checkout, {
+        totalFee,
+        transactionId: `42000000002025010100${String(totalFee).slice(-8).padStart(8, '0')}`,
+      });
+
+      expect(await postNotification(xml)).toEqual({ returnCode: 'SUCCESS', returnMsg: 'OK' });
+
+      expect(await harness.orderRow(checkout.orderNo)).toMatchObject({ status: 'UNPAID' });
+      expect(await harness.fulfilments(checkout.orderNo)).toEqual([]);
+      const reviews = await harness.dataSource
+        .getRepository(PaymentReviewEntity)
+        .findBy({ orderNo: checkout.orderNo });
+      expect(reviews).toEqual([
+        expect.objectContaining({
+          kind: 'AMOUNT_MISMATCH',
+          expectedFen: checkout.amount,
+          reportedFen: totalFee,
+        }),
+      ]);
+      const audited = await harness.dataSource
+        .getRepository(PaymentNotificationEntity)
+        .findBy({ outTradeNo: checkout.orderNo });
+      expect(audited).toEqual([expect.objectContaining({ outcome: 'AMOUNT_MISMATCH', totalFee })]);
+    },
+  );
 
   describe('forged or wrong notifications', () => {
     let checkout: CheckoutBody;

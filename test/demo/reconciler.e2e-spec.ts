@@ -77,8 +77,8 @@ function countingOrderQueries(orderQueries: Map<string, number>) {
       for (const instance of harness.instances) {
         const payments = instance.app.get(PaymentsService);
         const settle = payments.settle.bind(payments);
-        jest.spyOn(payments, 'settle').mockImplementation(async (evidence, source) => {
-          const outcome = await settle(evidence, source);
+        jest.spyOn(payments, 'settle').mockImplementation(async (evidence, source, record) => {
+          const outcome = await settle(evidence, source, record);
           if (outcome === 'PAID')
             paidBy.set(evidence.outTradeNo, (paidBy.get(evidence.outTradeNo) ?? 0) + 1);
           return outcome;

@@ -43,6 +43,8 @@ export class AppModule {
           notifyUrl: config.wechat.notifyUrl,
           baseUrl: config.wechat.payBaseUrl,
           apiBaseUrl: config.wechat.apiBaseUrl,
+          connectTimeoutMs: config.wechat.connectTimeoutMs,
+          readTimeoutMs: config.wechat.readTimeoutMs,
         }),
         AuthModule,
         CatalogModule,

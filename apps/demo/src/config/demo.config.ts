@@ -13,11 +13,16 @@ import {
   validateSync,
 } from 'class-validator';
 import { SIGN_TYPES, type SignType } from 'nestjs-wechat-pay-v2';
+import { leaseFitsACall } from '../reconciler/lease-budget';
 
 /** The demo's whole configuration, read once from the environment at start-up. */
 export interface DemoConfig {
   port: number;
   host: string;
+  /** Express's `trust proxy`: false, a hop count, or addresses/subnets of the proxies. */
+  trustProxy: boolean | number | string;
+  /** Serve the OpenAPI page at /docs. */
+  apiDocs: boolean;
   databaseUrl: string;
   /** Start the embedded simulator (default) or talk to the configured WeChat hosts. */
   simulator: boolean;
@@ -31,6 +36,8 @@ export interface DemoConfig {
     notifyUrl: string;
     payBaseUrl: string;
     apiBaseUrl: string;
+    connectTimeoutMs: number;
+    readTimeoutMs: number;
   };
   /** Signs session tokens; several instances must share it. */
   sessionSecret: string;
@@ -45,6 +52,21 @@ export interface DemoConfig {
     batchSize: number;
     concurrency: number;
     leaseMs: number;
+  };
+  /** Requests per window; each limit is counted separately. */
+  rateLimit: {
+    windowMs: number;
+    loginPerIp: number;
+    ordersPerUser: number;
+    ordersPerIp: number;
+    /** Shared counters for several instances; in-process counters when absent. */
+    redisUrl?: string;
+    redisKeyPrefix: string;
+  };
+  metrics: {
+    enabled: boolean;
+    /** When set, GET /metrics requires `Authorization: Bearer <token>`. */
+    token?: string;
   };
 }
 
@@ -72,6 +94,21 @@ class DemoEnv {
   @IsOptional()
   @IsString()
   HOST?: string;
+
+  @IsOptional()
+  @IsString()
+  NODE_ENV?: string;
+
+  @IsOptional()
+  @Matches(/^(on|off|true|false|\d{1,2}|[\w.:/, -]{1,256})$/i, {
+    message: 'must be on, off, a hop count or a list of proxy addresses',
+  })
+  TRUST_PROXY?: string;
+
+  @IsOptional()
+  @Transform(toBool)
+  @IsBoolean({ message: 'must be on or off' })
+  API_DOCS?: boolean;
 
   @IsOptional()
   @Matches(/^(sqlite:.+|postgres(ql)?:\/\/.+)$/, {
@@ -128,6 +165,20 @@ class DemoEnv {
   WECHAT_API_BASE_URL?: string;
 
   @IsOptional()
+  @Transform(toInt)
+  @IsInt({ message: 'must be an integer' })
+  @Min(100)
+  @Max(60_000)
+  WECHAT_CONNECT_TIMEOUT_MS?: number;
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt({ message: 'must be an integer' })
+  @Min(100)
+  @Max(120_000)
+  WECHAT_READ_TIMEOUT_MS?: number;
+
+  @IsOptional()
   @IsString()
   @Length(16, 512, { message: 'must be at least 16 characters' })
   SESSION_SECRET?: string;
@@ -181,6 +232,49 @@ class DemoEnv {
   @IsInt({ message: 'must be an integer' })
   @Min(1000)
   RECONCILER_LEASE_MS?: number;
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt({ message: 'must be an integer' })
+  @Min(1000)
+  @Max(24 * 3600 * 1000)
+  RATE_LIMIT_WINDOW_MS?: number;
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt({ message: 'must be an integer' })
+  @Min(1)
+  RATE_LIMIT_LOGIN_PER_IP?: number;
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt({ message: 'must be an integer' })
+  @Min(1)
+  RATE_LIMIT_ORDERS_PER_USER?: number;
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt({ message: 'must be an integer' })
+  @Min(1)
+  RATE_LIMIT_ORDERS_PER_IP?: number;
+
+  @IsOptional()
+  @Matches(/^rediss?:\/\/.+/, { message: 'must be redis://host:port or rediss://host:port' })
+  REDIS_URL?: string;
+
+  @IsOptional()
+  @Matches(/^[\w:.-]{1,64}$/, { message: 'must be 1 to 64 letters, digits or _ : . -' })
+  REDIS_KEY_PREFIX?: string;
+
+  @IsOptional()
+  @Transform(toBool)
+  @IsBoolean({ message: 'must be on or off' })
+  METRICS?: boolean;
+
+  @IsOptional()
+  @IsString()
+  @Length(16, 256, { message: 'must be at least 16 characters' })
+  METRICS_TOKEN?: string;
 }
 
 export class DemoConfigError extends Error {
@@ -229,14 +323,25 @@ export function loadDemoConfig(
       if (!parsed[name]) problems.push(`${name} is required when SIMULATOR=off`);
     }
   }
+  const leaseMs = parsed.RECONCILER_LEASE_MS ?? 60_000;
+  const connectTimeoutMs = parsed.WECHAT_CONNECT_TIMEOUT_MS ?? 6000;
+  if (!leaseFitsACall(leaseMs, connectTimeoutMs)) {
+    problems.push(
+      'RECONCILER_LEASE_MS is too short for one WeChat call within WECHAT_CONNECT_TIMEOUT_MS',
+    );
+  }
   if (problems.length > 0) throw new DemoConfigError(problems);
 
+  const production = parsed.NODE_ENV === 'production';
   const port = parsed.PORT ?? 3000;
   const simulatorPort = parsed.SIMULATOR_PORT ?? 3100;
   const simulatorUrl = `http://127.0.0.1:${simulatorPort}`;
   return {
     port,
     host: parsed.HOST ?? '127.0.0.1',
+    trustProxy: trustProxy(parsed.TRUST_PROXY),
+    // The API description helps an attacker as much as a developer: off in production unless asked.
+    apiDocs: parsed.API_DOCS ?? !production,
     databaseUrl: parsed.DATABASE_URL ?? DEFAULT_SQLITE_URL,
     simulator,
     simulatorPort,
@@ -251,6 +356,8 @@ export function loadDemoConfig(
         parsed.WECHAT_PAY_BASE_URL ?? (simulator ? simulatorUrl : 'https://api.mch.weixin.qq.com'),
       apiBaseUrl:
         parsed.WECHAT_API_BASE_URL ?? (simulator ? simulatorUrl : 'https://api.weixin.qq.com'),
+      connectTimeoutMs,
+      readTimeoutMs: parsed.WECHAT_READ_TIMEOUT_MS ?? 8000,
     },
     sessionSecret: parsed.SESSION_SECRET ?? generatedSessionSecret(),
     sessionTtlSeconds: parsed.SESSION_TTL_SECONDS ?? 7 * 24 * 3600,
@@ -261,9 +368,32 @@ export function loadDemoConfig(
       intervalMs: parsed.RECONCILER_INTERVAL_MS ?? 10_000,
       batchSize: parsed.RECONCILER_BATCH_SIZE ?? 50,
       concurrency: parsed.RECONCILER_CONCURRENCY ?? 4,
-      leaseMs: parsed.RECONCILER_LEASE_MS ?? 60_000,
+      leaseMs,
+    },
+    rateLimit: {
+      windowMs: parsed.RATE_LIMIT_WINDOW_MS ?? 60_000,
+      loginPerIp: parsed.RATE_LIMIT_LOGIN_PER_IP ?? 60,
+      ordersPerUser: parsed.RATE_LIMIT_ORDERS_PER_USER ?? 10,
+      ordersPerIp: parsed.RATE_LIMIT_ORDERS_PER_IP ?? 120,
+      redisUrl: parsed.REDIS_URL,
+      redisKeyPrefix: parsed.REDIS_KEY_PREFIX ?? 'demo-shop:',
+    },
+    metrics: {
+      // Metrics name orders, volumes and WeChat's health: in production they need a token, or
+      // METRICS=on to say the network already keeps /metrics private.
+      enabled: parsed.METRICS ?? (!production || parsed.METRICS_TOKEN !== undefined),
+      token: parsed.METRICS_TOKEN,
     },
   };
+}
+
+function trustProxy(value: string | undefined): boolean | number | string {
+  if (value === undefined) return false;
+  const v = value.trim().toLowerCase();
+  if (v === 'on' || v === 'true') return true;
+  if (v === 'off' || v === 'false') return false;
+  if (/^\d+$/.test(v)) return Number(v);
+  return value.trim();
 }
 
 export const DEMO_CONFIG = Symbol('DEMO_CONFIG');

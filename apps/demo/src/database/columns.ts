@@ -15,3 +15,25 @@ export function EpochMsColumn(
 ): PropertyDecorator {
   return Column({ type: 'bigint', transformer: epochMs, ...options });
 }
+
+/**
+ * Amounts are integer fen in a BIGINT on both databases, so every amount up to
+ * Number.MAX_SAFE_INTEGER fen fits, the largest a JavaScript number holds exactly (and more than
+ * any WeChat notification can carry). Values are read back as numbers; writing anything but a safe
+ * integer is a bug and throws before it reaches the database.
+ */
+const fen = {
+  to: (value: unknown) => {
+    if (typeof value === 'number' && !Number.isSafeInteger(value)) {
+      throw new TypeError(`a fen amount must be a safe integer, got ${value}`);
+    }
+    return value;
+  },
+  from: (value: string | number | null) => (value === null ? null : Number(value)),
+};
+
+export function FenColumn(
+  options: Pick<ColumnOptions, 'name' | 'nullable'> = {},
+): PropertyDecorator {
+  return Column({ type: 'bigint', transformer: fen, ...options });
+}

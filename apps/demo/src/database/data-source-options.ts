@@ -4,8 +4,13 @@ import type { DataSourceOptions } from 'typeorm';
 import { ENTITIES } from './entities';
 import { InitialSchema1763880000000 } from './migrations/1763880000000-InitialSchema';
 import { SeedCatalogue1763880000001 } from './migrations/1763880000001-SeedCatalogue';
+import { FenColumnsBigint1763880000002 } from './migrations/1763880000002-FenColumnsBigint';
 
-export const MIGRATIONS = [InitialSchema1763880000000, SeedCatalogue1763880000001];
+export const MIGRATIONS = [
+  InitialSchema1763880000000,
+  SeedCatalogue1763880000001,
+  FenColumnsBigint1763880000002,
+];
 
 export function isPostgresUrl(url: string): boolean {
   return /^postgres(ql)?:\/\//.test(url);

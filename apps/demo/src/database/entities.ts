@@ -1,5 +1,5 @@
 import { Column, Entity, Index, PrimaryColumn, PrimaryGeneratedColumn } from 'typeorm';
-import { EpochMsColumn } from './columns';
+import { EpochMsColumn, FenColumn } from './columns';
 
 export type OrderStatus = 'UNPAID' | 'PAID' | 'CLOSED';
 /** How the shop learned that an order was paid. */
@@ -43,7 +43,7 @@ export class ProductEntity {
   name!: string;
 
   /** Integer fen. */
-  @Column({ name: 'price_fen', type: 'integer' })
+  @FenColumn({ name: 'price_fen' })
   priceFen!: number;
 
   @Column({ type: 'boolean' })
@@ -76,7 +76,7 @@ export class OrderEntity {
   mchId!: string;
 
   /** Integer fen, computed on the server from the catalogue. */
-  @Column({ name: 'amount_fen', type: 'integer' })
+  @FenColumn({ name: 'amount_fen' })
   amountFen!: number;
 
   @Column({ type: 'varchar', length: 127 })
@@ -158,13 +158,13 @@ export class OrderItemEntity {
   @Column({ type: 'varchar', length: 64 })
   name!: string;
 
-  @Column({ name: 'unit_price_fen', type: 'integer' })
+  @FenColumn({ name: 'unit_price_fen' })
   unitPriceFen!: number;
 
   @Column({ type: 'integer' })
   quantity!: number;
 
-  @Column({ name: 'line_total_fen', type: 'integer' })
+  @FenColumn({ name: 'line_total_fen' })
   lineTotalFen!: number;
 }
 
@@ -211,7 +211,7 @@ export class PaymentNotificationEntity {
   @Column({ name: 'transaction_id', type: 'varchar', length: 32, nullable: true })
   transactionId!: string | null;
 
-  @Column({ name: 'total_fee', type: 'integer', nullable: true })
+  @FenColumn({ name: 'total_fee', nullable: true })
   totalFee!: number | null;
 
   @Column({ type: 'varchar', length: 24 })
@@ -243,10 +243,10 @@ export class PaymentReviewEntity {
   @Column({ type: 'varchar', length: 32 })
   kind!: ReviewKind;
 
-  @Column({ name: 'expected_fen', type: 'integer', nullable: true })
+  @FenColumn({ name: 'expected_fen', nullable: true })
   expectedFen!: number | null;
 
-  @Column({ name: 'reported_fen', type: 'integer', nullable: true })
+  @FenColumn({ name: 'reported_fen', nullable: true })
   reportedFen!: number | null;
 
   @Column({ type: 'text' })

@@ -20,6 +20,7 @@ import {
   OrderDto,
   OrderPageDto,
 } from './orders.dto';
+import { OrderNoPipe } from './order-no.pipe';
 import { OrdersService } from './orders.service';
 
 /** spbill_create_ip: the user's address as this server sees it (IPv4-mapped IPv6 unwrapped). */
@@ -53,7 +54,7 @@ export class OrdersController {
 
   @Get(':orderNo')
   @ApiOkResponse({ type: OrderDto })
-  get(@CurrentUser() user: AuthenticatedUser, @Param('orderNo') orderNo: string) {
+  get(@CurrentUser() user: AuthenticatedUser, @Param('orderNo', OrderNoPipe) orderNo: string) {
     return this.orders.get(user, orderNo);
   }
 
@@ -62,7 +63,7 @@ export class OrdersController {
   @ApiOkResponse({ type: CheckoutDto })
   pay(
     @CurrentUser() user: AuthenticatedUser,
-    @Param('orderNo') orderNo: string,
+    @Param('orderNo', OrderNoPipe) orderNo: string,
     @Req() req: Request,
   ) {
     return this.orders.pay(user, orderNo, clientIp(req));
@@ -71,7 +72,7 @@ export class OrdersController {
   @Post(':orderNo/cancel')
   @HttpCode(200)
   @ApiOkResponse({ type: OrderDto })
-  cancel(@CurrentUser() user: AuthenticatedUser, @Param('orderNo') orderNo: string) {
+  cancel(@CurrentUser() user: AuthenticatedUser, @Param('orderNo', OrderNoPipe) orderNo: string) {
     return this.orders.cancel(user, orderNo);
   }
 }

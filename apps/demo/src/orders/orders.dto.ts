@@ -11,10 +11,16 @@ import {
   ValidateNested,
 } from 'class-validator';
 
+/** Product ids are 32-bit in both databases: a larger one cannot name a product. */
+export const MAX_PRODUCT_ID = 2_147_483_647;
+/** 100 pages of 100 is far more history than the app shows; the bound keeps OFFSET small. */
+export const MAX_PAGE = 10_000;
+
 export class OrderItemDto {
-  @ApiProperty({ example: 1 })
+  @ApiProperty({ example: 1, minimum: 1, maximum: MAX_PRODUCT_ID })
   @IsInt()
   @Min(1)
+  @Max(MAX_PRODUCT_ID)
   productId!: number;
 
   @ApiProperty({ example: 2, minimum: 1, maximum: 99 })
@@ -36,11 +42,12 @@ export class CreateOrderDto {
 }
 
 export class ListOrdersQueryDto {
-  @ApiPropertyOptional({ default: 1 })
+  @ApiPropertyOptional({ default: 1, maximum: MAX_PAGE })
   @IsOptional()
   @Type(() => Number)
   @IsInt()
   @Min(1)
+  @Max(MAX_PAGE)
   page?: number;
 
   @ApiPropertyOptional({ default: 20, maximum: 100 })

@@ -1,6 +1,7 @@
 import {
   BadRequestException,
   ConflictException,
+  HttpException,
   Inject,
   Injectable,
   Logger,
@@ -26,7 +27,9 @@ import { OrderSyncService } from '../payments/order-sync.service';
 import { PaymentsService } from '../payments/payments.service';
 import { newOrderNo } from './order-number';
 import type { CheckoutDto, OrderDto, OrderItemDto, OrderPageDto } from './orders.dto';
-import { firstCheckDelay } from '../reconciler/backoff';
+import { CLOSE_RETRY_MS, firstCheckDelay } from '../reconciler/backoff';
+import { DatabaseUnavailableError, databaseUnavailableReason } from '../common/database-errors';
+import { PaymentNotReadyError } from '../common/payment-not-ready.error';
 
 /** A prepay_id lives 2 hours at WeChat; stop handing it out a little before that. */
 const PREPAY_LIFETIME_MS = 2 * 60 * 60 * 1000;
@@ -98,8 +101,7 @@ export class OrdersService {
         .insert(priced.lines.map((line) => ({ ...line, orderId: saved.id })));
       return saved;
     });
-    const payParams = await this.prepay(order, clientIp);
-    return { ...(await this.view(order)), payParams };
+    return this.checkout(order, clientIp);
   }
 
   /** Fresh pay parameters for an unpaid order of this user. */
@@ -119,8 +121,21 @@ export class OrdersService {
     if (!prepayLive && order.expiresAt - now < MIN_TIME_TO_EXPIRY_MS) {
       throw new ConflictException(`order ${orderNo} expires in under 5 minutes; place a new order`);
     }
-    const payParams = await this.prepay(order, clientIp);
-    return { ...(await this.view(order)), payParams };
+    return this.checkout(order, clientIp);
+  }
+
+  /**
+   * The order with pay parameters. Once the row exists every failure names the order (and how to
+   * retry it when that can help), so the client pays this order rather than placing another.
+   */
+  private async checkout(order: OrderEntity, clientIp: string): Promise<CheckoutDto> {
+    try {
+      const payParams = await this.prepay(order, clientIp);
+      return { ...(await this.view(order)), payParams };
+    } catch (error) {
+      if (error instanceof HttpException) throw error;
+      throw new PaymentNotReadyError(order.orderNo, error);
+    }
   }
 
   async get(user: AuthenticatedUser, orderNo: string): Promise<OrderDto> {
@@ -156,22 +171,49 @@ export class OrdersService {
   }
 
   /**
-   * Closes an unpaid order at WeChat, then here. When WeChat refuses for now (it asks merchants not
-   * to close an order within 5 minutes of creating it, and answers SYSTEMERROR), the request is
-   * remembered and the reconciler closes the order as soon as WeChat allows.
+   * Records the cancel request, then closes the order at WeChat and here. When WeChat refuses for
+   * now (it asks merchants not to close an order within 5 minutes of creating it, and answers
+   * SYSTEMERROR) or cannot be reached, the answer says the cancel is pending
+   * (`cancelRequested`) and the reconciler closes the order as soon as WeChat allows.
    */
   async cancel(user: AuthenticatedUser, orderNo: string): Promise<OrderDto> {
     const order = await this.ownOrder(user, orderNo);
     if (order.status === 'PAID') throw new ConflictException(`order ${orderNo} is already paid`);
     if (order.status === 'CLOSED') return this.view(order);
+    await this.recordCancel(order);
     try {
       await this.gateway.closeOrder(order.orderNo);
       await this.payments.close(order.id);
     } catch (error) {
-      if (!(error instanceof WechatPayBusinessError)) throw error;
-      await this.afterCloseRefused(order, error);
+      if (!(error instanceof WechatPayError)) throw error;
+      if (error instanceof WechatPayBusinessError) {
+        await this.afterCloseRefused(order, error);
+      } else {
+        this.logger.warn(
+          `closeorder for ${orderNo} failed (${error.code}); the reconciler will close it`,
+        );
+      }
     }
     return this.view(await this.orders.findOneByOrFail({ id: order.id }));
+  }
+
+  /**
+   * Written before WeChat is asked, so no outcome of the closeorder call can lose the request. The
+   * next check moves no later than the close retry, and no earlier than it already was.
+   */
+  private async recordCancel(order: OrderEntity): Promise<void> {
+    const now = this.clock.now();
+    const retryAt = now + CLOSE_RETRY_MS;
+    await this.transactions.run((m) =>
+      m.getRepository(OrderEntity).update(
+        { id: order.id, status: 'UNPAID' },
+        {
+          cancelRequestedAt: order.cancelRequestedAt ?? now,
+          nextCheckAt: order.nextCheckAt === null ? retryAt : Math.min(order.nextCheckAt, retryAt),
+          updatedAt: now,
+        },
+      ),
+    );
   }
 
   private async afterCloseRefused(
@@ -187,18 +229,9 @@ export class OrdersService {
         // Closed at WeChat already, or never created there: either way nothing can be paid.
         await this.payments.close(order.id);
         return;
-      default: {
+      default:
+        // Recorded already: the reconciler retries the close.
         if (!error.retryable) throw error;
-        const now = this.clock.now();
-        await this.transactions.run((m) =>
-          m
-            .getRepository(OrderEntity)
-            .update(
-              { id: order.id, status: 'UNPAID' },
-              { cancelRequestedAt: now, nextCheckAt: now + 60_000, updatedAt: now },
-            ),
-        );
-      }
     }
   }
 
@@ -223,17 +256,7 @@ export class OrdersService {
         timeExpire: order.timeExpire,
         signType,
       });
-      await this.transactions.run((m) =>
-        m.getRepository(OrderEntity).update(
-          { id: order.id, status: 'UNPAID' },
-          {
-            prepayId: prepay.prepayId,
-            prepayExpiresAt: now + PREPAY_LIFETIME_MS - PREPAY_SAFETY_MS,
-            lastError: null,
-            updatedAt: now,
-          },
-        ),
-      );
+      await this.savePrepay(order, prepay.prepayId, now);
       return payParams;
     } catch (error) {
       if (!(error instanceof WechatPayError)) throw error;
@@ -254,6 +277,30 @@ export class OrdersService {
         throw new ConflictException(`order ${order.orderNo} is closed; place a new order`);
       }
       throw error;
+    }
+  }
+
+  /**
+   * WeChat holds the order once unifiedorder answered. If the prepay_id cannot be stored, a retry
+   * re-enters unifiedorder with the same parameters and gets a prepay_id for that same order, so
+   * the failure is reported as retryable whatever the database said.
+   */
+  private async savePrepay(order: OrderEntity, prepayId: string, now: number): Promise<void> {
+    try {
+      await this.transactions.run((m) =>
+        m.getRepository(OrderEntity).update(
+          { id: order.id, status: 'UNPAID' },
+          {
+            prepayId,
+            prepayExpiresAt: now + PREPAY_LIFETIME_MS - PREPAY_SAFETY_MS,
+            lastError: null,
+            updatedAt: now,
+          },
+        ),
+      );
+    } catch (error) {
+      const reason = databaseUnavailableReason(error) ?? 'prepay_id not saved';
+      throw new DatabaseUnavailableError(reason, { cause: error });
     }
   }
 

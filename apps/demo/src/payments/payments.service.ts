@@ -40,8 +40,20 @@ export class PaymentsService {
     private readonly clock: Clock,
   ) {}
 
-  settle(evidence: PaymentEvidence, source: PaymentSource): Promise<SettleOutcome> {
-    return this.transactions.run((manager) => this.settleIn(manager, evidence, source));
+  /**
+   * `record`, when given, runs in the settle transaction with its outcome: whatever it writes
+   * commits with the settlement or not at all.
+   */
+  settle(
+    evidence: PaymentEvidence,
+    source: PaymentSource,
+    record?: (manager: EntityManager, outcome: SettleOutcome) => Promise<void>,
+  ): Promise<SettleOutcome> {
+    return this.transactions.run(async (manager) => {
+      const outcome = await this.settleIn(manager, evidence, source);
+      if (record) await record(manager, outcome);
+      return outcome;
+    });
   }
 
   private async settleIn(

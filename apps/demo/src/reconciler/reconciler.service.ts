@@ -17,8 +17,17 @@ import { Transactions } from '../database/transactions';
 import { OrderSyncService } from '../payments/order-sync.service';
 import { PaymentsService } from '../payments/payments.service';
 import { CLOSE_RETRY_MS, nextCheckAt } from './backoff';
+import { LeaseBudget } from './lease-budget';
 
-export type ReconcileOutcome = 'paid' | 'closed' | 'unpaid' | 'review' | 'error' | 'unchanged';
+export type ReconcileOutcome =
+  | 'paid'
+  | 'closed'
+  | 'unpaid'
+  | 'review'
+  | 'error'
+  | 'unchanged'
+  /** Not reached before the pass's deadline: it comes due again when its lease ends. */
+  | 'deferred';
 
 export interface ReconcileSummary {
   claimed: number;
@@ -36,6 +45,8 @@ const INTERVAL_NAME = 'order-reconciler';
  * LOCKED on PostgreSQL) by stamping a lease on the rows and pushing their next check to the lease's
  * end; the lock is gone before any HTTP call, and a crashed instance's orders simply come due again
  * when the lease runs out. The selection reads the partial index on unpaid orders' next check.
+ * A pass never outlives its lease, so no other instance claims an order while it is being worked
+ * on: see LeaseBudget (per-call timeouts, no renewal).
  */
 @Injectable()
 export class ReconcilerService implements OnApplicationBootstrap, OnModuleDestroy {
@@ -81,6 +92,12 @@ export class ReconcilerService implements OnApplicationBootstrap, OnModuleDestro
     const started = this.clock.now();
     const owner = `${hostname()}:${process.pid}:${randomUUID()}`;
     const orders = await this.claim(owner, started);
+    const budget = new LeaseBudget(
+      started,
+      this.config.reconciler.leaseMs,
+      this.config.wechat.connectTimeoutMs,
+      this.config.wechat.readTimeoutMs,
+    );
     const outcomes: Record<ReconcileOutcome, number> = {
       paid: 0,
       closed: 0,
@@ -88,12 +105,13 @@ export class ReconcilerService implements OnApplicationBootstrap, OnModuleDestro
       review: 0,
       error: 0,
       unchanged: 0,
+      deferred: 0,
     };
     let next = 0;
     const worker = async () => {
       while (next < orders.length) {
         const order = orders[next++];
-        outcomes[await this.reconcile(order, owner)]++;
+        outcomes[await this.reconcile(order, owner, budget)]++;
       }
     };
     await Promise.all(
@@ -103,7 +121,8 @@ export class ReconcilerService implements OnApplicationBootstrap, OnModuleDestro
     if (orders.length > 0) {
       this.logger.log(
         `pass: claimed ${orders.length}, paid ${outcomes.paid}, closed ${outcomes.closed}, still unpaid ${outcomes.unpaid}, ` +
-          `review ${outcomes.review}, errors ${outcomes.error}, unchanged ${outcomes.unchanged} in ${summary.durationMs} ms`,
+          `review ${outcomes.review}, errors ${outcomes.error}, unchanged ${outcomes.unchanged}, ` +
+          `deferred ${outcomes.deferred} in ${summary.durationMs} ms`,
       );
     }
     return summary;
@@ -132,10 +151,22 @@ export class ReconcilerService implements OnApplicationBootstrap, OnModuleDestro
     });
   }
 
-  private async reconcile(order: OrderEntity, owner: string): Promise<ReconcileOutcome> {
+  /** orderquery within the pass's budget, applied through the exactly-once paths. */
+  private async query(order: OrderEntity, readTimeoutMs: number) {
+    const result = await this.gateway.orderQuery({ outTradeNo: order.orderNo }, { readTimeoutMs });
+    return this.sync.apply(order, result, 'reconciler');
+  }
+
+  private async reconcile(
+    order: OrderEntity,
+    owner: string,
+    budget: LeaseBudget,
+  ): Promise<ReconcileOutcome> {
     const now = this.clock.now();
+    const readTimeoutMs = budget.readTimeoutAt(now);
+    if (readTimeoutMs === undefined) return 'deferred';
     try {
-      const outcome = await this.sync.sync(order, 'reconciler');
+      const outcome = await this.query(order, readTimeoutMs);
       switch (outcome) {
         case 'PAID':
         case 'PAID_AFTER_CLOSE':
@@ -147,7 +178,7 @@ export class ReconcilerService implements OnApplicationBootstrap, OnModuleDestro
           return 'closed';
         case 'STILL_UNPAID':
           if (now >= order.expiresAt || order.cancelRequestedAt !== null)
-            return this.close(order, owner);
+            return this.close(order, owner, budget);
           await this.reschedule(
             order,
             owner,
@@ -179,15 +210,23 @@ export class ReconcilerService implements OnApplicationBootstrap, OnModuleDestro
     }
   }
 
-  private async close(order: OrderEntity, owner: string): Promise<ReconcileOutcome> {
+  private async close(
+    order: OrderEntity,
+    owner: string,
+    budget: LeaseBudget,
+  ): Promise<ReconcileOutcome> {
+    const readTimeoutMs = budget.readTimeoutAt(this.clock.now());
+    if (readTimeoutMs === undefined) return 'deferred';
     try {
-      await this.gateway.closeOrder(order.orderNo);
+      await this.gateway.closeOrder(order.orderNo, { readTimeoutMs });
       return (await this.payments.close(order.id)) ? 'closed' : 'unchanged';
     } catch (error) {
       if (!(error instanceof WechatPayError)) throw error;
       if (error instanceof WechatPayBusinessError) {
         if (error.errCode === 'ORDERPAID') {
-          const outcome = await this.sync.sync(order, 'reconciler');
+          const queryTimeoutMs = budget.readTimeoutAt(this.clock.now());
+          if (queryTimeoutMs === undefined) return 'deferred';
+          const outcome = await this.query(order, queryTimeoutMs);
           return outcome === 'PAID' || outcome === 'PAID_AFTER_CLOSE' ? 'paid' : 'unchanged';
         }
         if (error.errCode === 'ORDERCLOSED' || error.errCode === 'ORDERNOTEXIST') {
