@@ -23,6 +23,7 @@ import { configureDemoApp } from '../../apps/demo/src/bootstrap';
 import { Clock } from '../../apps/demo/src/clock';
 import { loadDemoConfig, type DemoConfig } from '../../apps/demo/src/config/demo.config';
 import { FulfilmentEntity, OrderEntity } from '../../apps/demo/src/database/entities';
+import { WechatLink } from './wechat-link';
 
 export const isPostgres = /^postgres(ql)?:\/\//.test(process.env.DATABASE_URL ?? '');
 
@@ -136,6 +137,8 @@ export interface DemoHarnessOptions {
   orderQueryAfterMs?: number;
   /** More environment for every instance (RATE_LIMIT_*, API_DOCS...), applied last. */
   env?: Record<string, string>;
+  /** Route the shop's WeChat calls through a WechatLink the test can cut (harness.link). */
+  link?: boolean;
 }
 
 /** Limits no test reaches unless it sets its own: suites place hundreds of orders as one user. */
@@ -202,6 +205,8 @@ export class DemoHarness {
   private simulatorOffsetMs = 0;
   private demoOffsetMs = 0;
 
+  private linkToWechat?: WechatLink;
+
   private constructor(
     readonly simulator: RunningSimulator,
     readonly database: TestDatabase,
@@ -209,22 +214,32 @@ export class DemoHarness {
     private readonly options: DemoHarnessOptions,
   ) {}
 
+  /** The cuttable link to WeChat, when started with `link: true`. */
+  get link(): WechatLink {
+    if (!this.linkToWechat) throw new Error('start the harness with { link: true }');
+    return this.linkToWechat;
+  }
+
   static async start(
     options: DemoHarnessOptions = {},
     instance: InstanceOptions = {},
   ): Promise<DemoHarness> {
     const database = await createTestDatabase();
     let simulator: RunningSimulator | undefined;
+    let harness: DemoHarness | undefined;
     try {
       simulator = await startSimulator({
         merchants: [{ ...TEST_MERCHANT }],
         timeScale: 0.001,
         closeOrderMinAgeMs: options.closeOrderMinAgeMs,
       });
-      const harness = new DemoHarness(simulator, database, new TestClock(), options);
+      harness = new DemoHarness(simulator, database, new TestClock(), options);
+      if (options.link) harness.linkToWechat = await WechatLink.start(simulator.baseUrl);
       await harness.addInstance(instance);
       return harness;
     } catch (error) {
+      for (const started of harness?.instances ?? []) await started.app.close();
+      await harness?.linkToWechat?.close();
       await simulator?.stop();
       await database.drop();
       throw error;
@@ -252,14 +267,15 @@ export class DemoHarness {
   async addInstance(options: InstanceOptions = {}): Promise<DemoInstance> {
     const port = await freePort();
     const merchant = this.simulator.merchant;
+    const wechatUrl = this.linkToWechat?.url ?? this.simulator.baseUrl;
     const config = loadDemoConfig(
       {
         PORT: String(port),
         HOST: '127.0.0.1',
         DATABASE_URL: this.database.url,
         WECHAT_SIGN_TYPE: this.options.signType ?? 'HMAC-SHA256',
-        WECHAT_PAY_BASE_URL: this.simulator.baseUrl,
-        WECHAT_API_BASE_URL: this.simulator.baseUrl,
+        WECHAT_PAY_BASE_URL: wechatUrl,
+        WECHAT_API_BASE_URL: wechatUrl,
         SESSION_SECRET: 'demo-e2e-session-secret-0123456789',
         ORDER_QUERY_AFTER_MS: String(this.options.orderQueryAfterMs ?? 50),
         RECONCILER_ENABLED: 'off',
@@ -413,6 +429,7 @@ export class DemoHarness {
 
   async close(): Promise<void> {
     for (const instance of this.instances.splice(0).reverse()) await instance.app.close();
+    await this.linkToWechat?.close();
     await this.simulator.stop();
     await this.database.drop();
   }

@@ -110,7 +110,7 @@ describe('demo orders API', () => {
     }
   });
 
-  it('answers 503 with retryable true when unifiedorder fails, and the order can be paid later', async () => {
+  it('answers 503 with retryable true, the order number and a retry path when unifiedorder fails', async () => {
     harness.simulator.controls.setFaults({
       systemErrorNext: 1,
       systemErrorPaths: ['/pay/unifiedorder'],
@@ -122,26 +122,33 @@ describe('demo orders API', () => {
       .set(shopper.auth)
       .send({ items: [{ productId: 4, quantity: 1 }] });
     expect(res.status).toBe(503);
-    expect(res.body).toMatchObject({ statusCode: 503, error: 'BUSINESS', retryable: true });
-    expect((res.body as { message: string }).message).toMatch(/retry/);
+    const body = res.body as { message: string; orderNo: string; retryPath: string };
+    expect(body).toMatchObject({ statusCode: 503, error: 'BUSINESS', retryable: true });
+    expect(body.message).toMatch(/retry/);
+    expect(body.retryPath).toBe(`/api/orders/${body.orderNo}/pay`);
 
     const list = await harness.http().get('/api/orders').set(shopper.auth).expect(200);
-    const [order] = (list.body as { items: OrderBody[] }).items;
     expect(list.body).toMatchObject({ total: 1 });
-    expect(order).toMatchObject({ status: 'UNPAID', amount: 8990 });
-    expect(harness.simulator.controls.order(order.orderNo)).toBeUndefined();
+    const [order] = (list.body as { items: OrderBody[] }).items;
+    expect(order).toMatchObject({ orderNo: body.orderNo, status: 'UNPAID', amount: 8990 });
+    expect(harness.simulator.controls.order(body.orderNo)).toBeUndefined();
 
     harness.simulator.controls.resetFaults();
-    const retry = await harness
-      .http()
-      .post(`/api/orders/${order.orderNo}/pay`)
-      .set(shopper.auth)
-      .expect(200);
+    const retry = await harness.http().post(body.retryPath).set(shopper.auth).expect(200);
     const { payParams } = retry.body as CheckoutBody;
     expect(harness.payAtWechat(shopper, payParams)).toEqual({ errMsg: 'requestPayment:ok' });
-    await harness.waitForDelivery(order.orderNo);
-    expect(await harness.getOrder(shopper, order.orderNo)).toMatchObject({ status: 'PAID' });
-    expect(await harness.fulfilments(order.orderNo)).toHaveLength(1);
+    await harness.waitForDelivery(body.orderNo);
+    expect(await harness.getOrder(shopper, body.orderNo)).toMatchObject({ status: 'PAID' });
+    expect(await harness.fulfilments(body.orderNo)).toHaveLength(1);
+  });
+
+  it('answers 409 without a retry path for an order that is already paid', async () => {
+    const checkout = await harness.placeOrder(alice);
+    harness.payAtWechat(alice, checkout.payParams);
+    await harness.waitForStatus(checkout.orderNo, 'PAID');
+    const res = await harness.http().post(`/api/orders/${checkout.orderNo}/pay`).set(alice.auth);
+    expect(res.status).toBe(409);
+    expect(res.body).not.toHaveProperty('retryPath');
   });
 
   it('hands out pay parameters for the same prepay_id when a live order is paid again', async () => {

@@ -1,6 +1,7 @@
 import {
   CannotExecuteNotConnectedError,
   ConnectionIsNotSetError,
+  QueryRunnerAlreadyReleasedError,
   QueryRunnerProviderAlreadyReleasedError,
 } from 'typeorm';
 
@@ -45,6 +46,7 @@ export function databaseUnavailableReason(error: unknown): string | undefined {
   if (error instanceof DatabaseUnavailableError) return error.reason;
   if (
     error instanceof QueryRunnerProviderAlreadyReleasedError ||
+    error instanceof QueryRunnerAlreadyReleasedError ||
     error instanceof CannotExecuteNotConnectedError ||
     error instanceof ConnectionIsNotSetError
   ) {

@@ -17,6 +17,17 @@ export function isPostgresUrl(url: string): boolean {
 }
 
 /**
+ * TypeORM attaches its error listener to a pooled connection one tick after the pool hands it
+ * over. A server that terminates the connection in that gap (a failover, pg_terminate_backend)
+ * makes the connection emit 'error' with no listener, which would end the process. This listener,
+ * attached as the connection is made, only keeps that event from being fatal: queries on the
+ * connection still fail, and the pool still discards it.
+ */
+function guardConnectionErrors(client: { on(event: 'error', listener: () => void): unknown }) {
+  client.on('error', () => undefined);
+}
+
+/**
  * The one builder of TypeORM options, shared by the app (TypeOrmModule) and the CLI (ormconfig.ts).
  * `sqlite:<file>` selects better-sqlite3 (the embedded default); `postgres://...` PostgreSQL, with
  * an optional `?schema=` to place the tables in a schema.
@@ -27,7 +38,9 @@ export function buildDataSourceOptions(databaseUrl: string): DataSourceOptions {
     migrations: MIGRATIONS,
     migrationsRun: false,
     synchronize: false,
-    logging: ['error', 'warn'] as ('error' | 'warn')[],
+    // Failed queries are not logged here: the API's error filter logs a database outage once a
+    // second, Nest logs any other failure with its stack, and a query's parameters hold user data.
+    logging: ['warn'] as 'warn'[],
   };
   if (isPostgresUrl(databaseUrl)) {
     const url = new URL(databaseUrl);
@@ -38,7 +51,11 @@ export function buildDataSourceOptions(databaseUrl: string): DataSourceOptions {
       type: 'postgres',
       url: url.toString(),
       schema,
-      extra: { max: 10, ...(schema ? { options: `-c search_path=${schema}` } : {}) },
+      extra: {
+        max: 10,
+        onConnect: guardConnectionErrors,
+        ...(schema ? { options: `-c search_path=${schema}` } : {}),
+      },
     };
   }
   const file = databaseUrl.replace(/^sqlite:/, '');
