@@ -10,6 +10,7 @@ import { Transactions } from './database/transactions';
 import { HealthModule } from './health/health.module';
 import { OrdersModule } from './orders/orders.module';
 import { PaymentsModule } from './payments/payments.module';
+import { RateLimitModule } from './rate-limit/rate-limit.module';
 import { ReconcilerModule } from './reconciler/reconciler.module';
 
 /** Things every feature module uses: the validated config, the clock and the transaction runner. */
@@ -46,6 +47,7 @@ export class AppModule {
           connectTimeoutMs: config.wechat.connectTimeoutMs,
           readTimeoutMs: config.wechat.readTimeoutMs,
         }),
+        RateLimitModule,
         AuthModule,
         CatalogModule,
         PaymentsModule,

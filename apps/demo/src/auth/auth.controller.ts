@@ -1,6 +1,7 @@
 import { Body, Controller, HttpCode, Post } from '@nestjs/common';
 import { ApiOkResponse, ApiProperty, ApiTags } from '@nestjs/swagger';
 import { IsString, Length } from 'class-validator';
+import { RateLimited } from '../rate-limit/rate-limit.decorator';
 import { AuthService } from './auth.service';
 
 export class LoginDto {
@@ -25,6 +26,7 @@ export class AuthController {
 
   @Post('login')
   @HttpCode(200)
+  @RateLimited('login')
   @ApiOkResponse({ type: LoginResponseDto })
   login(@Body() body: LoginDto): Promise<LoginResponseDto> {
     return this.auth.login(body.code);

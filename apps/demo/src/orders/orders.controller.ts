@@ -12,6 +12,7 @@ import {
 import { ApiBearerAuth, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import type { Request } from 'express';
 import type { AuthenticatedUser } from '../auth/auth.service';
+import { RateLimited } from '../rate-limit/rate-limit.decorator';
 import { CurrentUser, SessionGuard } from '../auth/session.guard';
 import {
   CheckoutDto,
@@ -37,6 +38,7 @@ export class OrdersController {
   constructor(private readonly orders: OrdersService) {}
 
   @Post()
+  @RateLimited('orders-user', 'orders-ip')
   @ApiOkResponse({ type: CheckoutDto })
   create(
     @CurrentUser() user: AuthenticatedUser,
