@@ -8,6 +8,7 @@ import { DEMO_CONFIG, type DemoConfig } from './config/demo.config';
 import { DatabaseModule } from './database/database.module';
 import { Transactions } from './database/transactions';
 import { HealthModule } from './health/health.module';
+import { MetricsModule } from './metrics/metrics.module';
 import { OrdersModule } from './orders/orders.module';
 import { PaymentsModule } from './payments/payments.module';
 import { RateLimitModule } from './rate-limit/rate-limit.module';
@@ -34,6 +35,7 @@ export class AppModule {
       imports: [
         CoreModule.register(config),
         DatabaseModule,
+        MetricsModule.register(config),
         ScheduleModule.forRoot(),
         WechatPayModule.forRoot({
           appId: config.wechat.appId,

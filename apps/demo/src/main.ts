@@ -38,7 +38,15 @@ async function main(): Promise<void> {
   process.once('SIGTERM', (s) => void shutdown(s));
   await app.listen(config.port, config.host);
   const url = `http://${config.host}:${config.port}`;
-  console.log(`demo shop      ${url}  (API docs ${url}/docs, health ${url}/health)`);
+  const extras = [
+    ...(config.apiDocs ? [`API docs ${url}/docs`] : []),
+    `health ${url}/health`,
+    ...(config.metrics.enabled ? [`metrics ${url}/metrics`] : []),
+  ];
+  console.log(`demo shop      ${url}  (${extras.join(', ')})`);
+  console.log(
+    `rate limits    ${config.rateLimit.redisUrl ? 'shared in Redis' : 'counted in this process'}`,
+  );
   console.log(`database       ${config.databaseUrl.replace(/\/\/[^@/]*@/, '//***@')}`);
   if (simulator) {
     console.log(

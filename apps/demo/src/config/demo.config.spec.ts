@@ -100,4 +100,93 @@ describe('loadDemoConfig', () => {
     }
     expect(text).not.toContain(badKey);
   });
+
+  it('serves /docs and /metrics outside production, with rate limits in the process', () => {
+    const config = loadDemoConfig({}, SIM, secret);
+    expect(config.apiDocs).toBe(true);
+    expect(config.metrics).toEqual({ enabled: true, token: undefined });
+    expect(config.trustProxy).toBe(false);
+    expect(config.rateLimit).toEqual({
+      windowMs: 60_000,
+      loginPerIp: 60,
+      ordersPerUser: 10,
+      ordersPerIp: 120,
+      redisUrl: undefined,
+      redisKeyPrefix: 'demo-shop:',
+    });
+    expect(config.wechat).toMatchObject({ connectTimeoutMs: 6000, readTimeoutMs: 8000 });
+  });
+
+  it('keeps /docs and /metrics off in production unless asked for, or a token protects /metrics', () => {
+    expect(loadDemoConfig({ NODE_ENV: 'production' }, SIM, secret)).toMatchObject({
+      apiDocs: false,
+      metrics: { enabled: false },
+    });
+    expect(
+      loadDemoConfig({ NODE_ENV: 'production', API_DOCS: 'on', METRICS: 'on' }, SIM, secret),
+    ).toMatchObject({ apiDocs: true, metrics: { enabled: true } });
+    const token = 'a-long-metrics-token';
+    expect(
+      loadDemoConfig({ NODE_ENV: 'production', METRICS_TOKEN: token }, SIM, secret).metrics,
+    ).toEqual({ enabled: true, token });
+  });
+
+  it('reads rate limits, Redis, proxies and WeChat timeouts', () => {
+    const config = loadDemoConfig(
+      {
+        RATE_LIMIT_WINDOW_MS: '30000',
+        RATE_LIMIT_LOGIN_PER_IP: '5',
+        RATE_LIMIT_ORDERS_PER_USER: '3',
+        RATE_LIMIT_ORDERS_PER_IP: '7',
+        REDIS_URL: 'redis://127.0.0.1:6379/2',
+        REDIS_KEY_PREFIX: 'shop-a:',
+        TRUST_PROXY: '1',
+        WECHAT_CONNECT_TIMEOUT_MS: '2000',
+        WECHAT_READ_TIMEOUT_MS: '5000',
+      },
+      SIM,
+      secret,
+    );
+    expect(config.rateLimit).toEqual({
+      windowMs: 30_000,
+      loginPerIp: 5,
+      ordersPerUser: 3,
+      ordersPerIp: 7,
+      redisUrl: 'redis://127.0.0.1:6379/2',
+      redisKeyPrefix: 'shop-a:',
+    });
+    expect(config.trustProxy).toBe(1);
+    expect(config.wechat).toMatchObject({ connectTimeoutMs: 2000, readTimeoutMs: 5000 });
+    expect(loadDemoConfig({ TRUST_PROXY: 'loopback, 10.0.0.0/8' }, SIM, secret).trustProxy).toBe(
+      'loopback, 10.0.0.0/8',
+    );
+    expect(loadDemoConfig({ TRUST_PROXY: 'on' }, SIM, secret).trustProxy).toBe(true);
+  });
+
+  it('refuses limits, URLs and tokens it cannot use, without repeating the token', () => {
+    const shortToken = 'short-secret';
+    const found = problems({
+      RATE_LIMIT_ORDERS_PER_USER: '0',
+      RATE_LIMIT_WINDOW_MS: 'soon',
+      REDIS_URL: 'http://127.0.0.1:6379',
+      METRICS_TOKEN: shortToken,
+      API_DOCS: 'maybe',
+    }).join('\n');
+    for (const name of [
+      'RATE_LIMIT_ORDERS_PER_USER',
+      'RATE_LIMIT_WINDOW_MS',
+      'REDIS_URL',
+      'METRICS_TOKEN',
+      'API_DOCS',
+    ]) {
+      expect(found).toContain(name);
+    }
+    expect(found).not.toContain(shortToken);
+  });
+
+  it('refuses a reconciler lease too short to hold one WeChat call', () => {
+    expect(problems({ RECONCILER_LEASE_MS: '5000', WECHAT_CONNECT_TIMEOUT_MS: '6000' })).toEqual([
+      'RECONCILER_LEASE_MS is too short for one WeChat call within WECHAT_CONNECT_TIMEOUT_MS',
+    ]);
+  });
 });

@@ -14,6 +14,7 @@ import { Clock } from '../clock';
 import { DEMO_CONFIG, type DemoConfig } from '../config/demo.config';
 import { OrderEntity } from '../database/entities';
 import { Transactions } from '../database/transactions';
+import { MetricsService } from '../metrics/metrics.service';
 import { OrderSyncService } from '../payments/order-sync.service';
 import { PaymentsService } from '../payments/payments.service';
 import { CLOSE_RETRY_MS, nextCheckAt } from './backoff';
@@ -60,6 +61,7 @@ export class ReconcilerService implements OnApplicationBootstrap, OnModuleDestro
     private readonly transactions: Transactions,
     private readonly scheduler: SchedulerRegistry,
     private readonly clock: Clock,
+    private readonly metrics: MetricsService,
     @Inject(DEMO_CONFIG) private readonly config: DemoConfig,
   ) {}
 
@@ -82,9 +84,20 @@ export class ReconcilerService implements OnApplicationBootstrap, OnModuleDestro
 
   /** One pass. Calls made while a pass is running join that pass instead of starting another. */
   runOnce(): Promise<ReconcileSummary> {
-    this.running ??= this.pass().finally(() => {
-      this.running = undefined;
-    });
+    this.running ??= this.pass()
+      .then(
+        (summary) => {
+          this.metrics.reconcilerPass(summary);
+          return summary;
+        },
+        (error: unknown) => {
+          this.metrics.reconcilerPassFailed();
+          throw error;
+        },
+      )
+      .finally(() => {
+        this.running = undefined;
+      });
     return this.running;
   }
 
