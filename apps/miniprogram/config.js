@@ -11,4 +11,8 @@ module.exports = {
   },
 
   requestTimeoutMs: 10000,
+
+  // When the shop has placed the order but could not prepare its payment (WeChat busy or out of
+  // reach), the shop page waits this long and asks once more before offering to pay again.
+  checkoutRetryDelayMs: 1000,
 };

@@ -51,6 +51,7 @@ export interface MiniProgramConfig {
   apiBaseUrl: string;
   paymentCheck: { intervalMs: number; attempts: number };
   requestTimeoutMs: number;
+  checkoutRetryDelayMs: number;
 }
 
 export interface MiniProgramOptions {

@@ -28,6 +28,7 @@ describe('mini-program shop against the demo and the simulator', () => {
       simulatorUrl: demo.simulator.baseUrl,
       paymentCheck: { intervalMs: 20, attempts: 25 },
     });
+    mp.config.checkoutRetryDelayMs = 10;
     return mp;
   }
 
@@ -195,6 +196,79 @@ describe('mini-program shop against the demo and the simulator', () => {
     );
     expect(page.data.order).toMatchObject({ statusText: '已支付' });
     expect(app.errors).toEqual([]);
+  });
+
+  describe('when WeChat cannot prepare the payment of a new order', () => {
+    function failUnifiedOrder(times: number) {
+      demo.simulator.controls.setFaults({
+        systemErrorNext: times,
+        systemErrorPaths: ['/pay/unifiedorder'],
+      });
+    }
+
+    it('asks once more through the retry path and opens the payment sheet for the same order', async () => {
+      failUnifiedOrder(1);
+      const app = launch();
+      const page = await buy(app, 2);
+      await app.waitFor(() => page.data.message === '支付成功', 'the payment to be confirmed');
+
+      const [create] = app.requestsTo('POST', /^\/api\/orders$/);
+      expect(create.statusCode).toBe(503);
+      const { orderNo, retryPath } = create.response as { orderNo: string; retryPath: string };
+      expect(page.options.orderNo).toBe(orderNo);
+      expect(app.requestsTo('POST', /\/pay$/)).toEqual([
+        expect.objectContaining({ path: retryPath, statusCode: 200 }),
+      ]);
+      expect(app.requestsTo('POST', /^\/api\/orders$/)).toHaveLength(1);
+      expect(app.modals).not.toContainEqual(expect.objectContaining({ title: '下单失败' }));
+      expect((await demo.orderRow(orderNo)).status).toBe('PAID');
+      expect(app.errors).toEqual([]);
+    });
+
+    it('offers to pay the order again after the retry fails too, instead of 下单失败', async () => {
+      failUnifiedOrder(2);
+      const app = launch();
+      const shop = app.currentPage;
+      await app.waitFor(() => shop.data.loading === false, 'the catalogue to load');
+      app.tap(shop, 'onBuy', { id: 3 });
+      const page = await app.waitForPage('pages/order/order');
+      await app.waitFor(() => page.data.loading === false, 'the order to load');
+
+      expect(page.data).toMatchObject({
+        payAgain: true,
+        paying: false,
+        message: '订单已保留，但暂时无法发起支付，请稍后点“再次支付”',
+        order: { status: 'UNPAID', amountText: '¥45.00' },
+      });
+      expect(app.payments).toEqual([]);
+      expect(app.modals).not.toContainEqual(expect.objectContaining({ title: '下单失败' }));
+      expect(app.loadingVisible).toBe(false);
+      const orderNo = page.options.orderNo;
+      expect(app.requestsTo('POST', /\/pay$/)).toEqual([
+        expect.objectContaining({ path: `/api/orders/${orderNo}/pay`, statusCode: 503 }),
+      ]);
+
+      app.tap(page, 'onPay');
+      await app.waitFor(() => page.data.message === '支付成功', 'the payment to be confirmed');
+      expect(app.requestsTo('POST', /^\/api\/orders$/)).toHaveLength(1);
+      expect((await demo.orderRow(orderNo)).status).toBe('PAID');
+      expect(app.errors).toEqual([]);
+    });
+
+    it('still reports 下单失败 when the shop refuses the order itself', async () => {
+      const app = launch();
+      const shop = app.currentPage;
+      await app.waitFor(() => shop.data.loading === false, 'the catalogue to load');
+      app.tap(shop, 'onBuy', { id: 999 });
+      await app.waitFor(() => app.modals.length > 0, 'the error to be shown');
+
+      expect(app.modals).toEqual([
+        expect.objectContaining({ title: '下单失败', content: expect.stringContaining('999') }),
+      ]);
+      expect(app.navigations).toEqual([]);
+      expect(shop.data.buying).toBe(false);
+      expect(app.errors).toEqual([]);
+    });
   });
 
   it('lists the user’s orders with amount and status, and opens one', async () => {

@@ -4,13 +4,28 @@ const TOKEN_KEY = 'shopToken';
 const NETWORK_MESSAGE = '无法连接商店服务器，请检查网络后重试';
 const LOGIN_MESSAGE = '微信登录失败，请稍后重试';
 
-/** kind: 'network' (no answer), 'http' (the shop answered with an error) or 'login' (wx.login failed). */
-function apiError(kind, message, statusCode, detail) {
+/**
+ * kind: 'network' (no answer), 'http' (the shop answered with an error) or 'login' (wx.login
+ * failed). body: the shop's JSON answer, for 'http'.
+ */
+function apiError(kind, message, statusCode, detail, body) {
   const error = new Error(message);
   error.kind = kind;
   error.statusCode = statusCode;
   error.detail = detail;
+  error.body = body;
   return error;
+}
+
+/**
+ * The order a failed checkout left behind, when the shop says paying it again can work:
+ * { orderNo, retryPath }, otherwise null.
+ */
+function pendingOrder(error) {
+  const body = error && error.kind === 'http' ? error.body : null;
+  if (!body || body.retryable !== true) return null;
+  if (typeof body.orderNo !== 'string' || typeof body.retryPath !== 'string') return null;
+  return { orderNo: body.orderNo, retryPath: body.retryPath };
 }
 
 function messageFromBody(body, statusCode) {
@@ -36,7 +51,16 @@ function send(method, path, data, token) {
       timeout: config.requestTimeoutMs,
       success(res) {
         if (res.statusCode >= 200 && res.statusCode < 300) resolve(res.data);
-        else reject(apiError('http', messageFromBody(res.data, res.statusCode), res.statusCode));
+        else
+          reject(
+            apiError(
+              'http',
+              messageFromBody(res.data, res.statusCode),
+              res.statusCode,
+              undefined,
+              res.data,
+            ),
+          );
       },
       fail(res) {
         reject(apiError('network', NETWORK_MESSAGE, undefined, res && res.errMsg));
@@ -100,4 +124,4 @@ function authorized(method, path, data) {
   );
 }
 
-module.exports = { TOKEN_KEY, login, request, authorized };
+module.exports = { TOKEN_KEY, login, request, authorized, pendingOrder };

@@ -1,5 +1,30 @@
 const api = require('../../utils/api');
+const config = require('../../config');
 const { formatFen } = require('../../utils/money');
+
+const PAY_AGAIN_MESSAGE = '订单已保留，但暂时无法发起支付，请稍后点“再次支付”';
+
+function delay(ms) {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * POST /api/orders; when the order was placed but its payment could not be prepared, one more
+ * try through the retry path the shop gave. A second failure carries the order number, so the
+ * page can offer to pay that order again rather than report the order as failed.
+ */
+function placeOrder(items) {
+  return api.authorized('POST', '/api/orders', { items: items }).catch((error) => {
+    const pending = api.pendingOrder(error);
+    if (!pending) throw error;
+    return delay(config.checkoutRetryDelayMs)
+      .then(() => api.authorized('POST', pending.retryPath))
+      .catch((again) => {
+        again.orderNo = pending.orderNo;
+        throw again;
+      });
+  });
+}
 
 Page({
   data: {
@@ -39,21 +64,28 @@ Page({
     this.setData({ buying: true });
     wx.showLoading({ title: '正在下单', mask: true });
     // Only what and how many: the shop prices the order itself.
-    api.authorized('POST', '/api/orders', { items: [{ productId: productId, quantity: 1 }] }).then(
+    placeOrder([{ productId: productId, quantity: 1 }]).then(
       (checkout) => {
         wx.hideLoading();
         this.setData({ buying: false });
         getApp().globalData.checkout = checkout;
-        wx.navigateTo({
-          url: '/pages/order/order?orderNo=' + encodeURIComponent(checkout.orderNo),
-        });
+        this.openOrder(checkout.orderNo);
       },
       (error) => {
         wx.hideLoading();
         this.setData({ buying: false });
+        if (error.orderNo) {
+          getApp().globalData.notice = { orderNo: error.orderNo, message: PAY_AGAIN_MESSAGE };
+          this.openOrder(error.orderNo);
+          return;
+        }
         wx.showModal({ title: '下单失败', content: error.message, showCancel: false });
       },
     );
+  },
+
+  openOrder(orderNo) {
+    wx.navigateTo({ url: '/pages/order/order?orderNo=' + encodeURIComponent(orderNo) });
   },
 
   onOpenOrders() {

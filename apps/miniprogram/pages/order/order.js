@@ -34,13 +34,20 @@ Page({
     paying: false,
     confirming: false,
     message: '',
+    // The order was placed but its payment never started: the button says 再次支付.
+    payAgain: false,
   },
 
   onLoad(query) {
     this.orderNo = query.orderNo;
     const app = getApp();
     const checkout = app.globalData.checkout;
+    const notice = app.globalData.notice;
     app.globalData.checkout = null;
+    app.globalData.notice = null;
+    if (notice && notice.orderNo === this.orderNo) {
+      this.setData({ message: notice.message, payAgain: true });
+    }
     if (checkout && checkout.orderNo === this.orderNo && checkout.payParams) {
       this.showOrder(checkout);
       this.requestPayment(checkout.payParams);
