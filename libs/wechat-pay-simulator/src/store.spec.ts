@@ -11,6 +11,7 @@ function setup() {
     prepayLifeMs: 2 * HOUR,
     defaultOrderExpiryMs: 24 * HOUR,
     loginCodeLifeMs: 5 * MINUTE,
+    retention: { closedOrderMs: 24 * HOUR, paidOrderMs: 7 * 24 * HOUR, maxOrders: 1000 },
   });
   return { clock, store };
 }
@@ -29,6 +30,7 @@ const NEW_ORDER: NewOrder = {
   feeType: 'CNY',
   notifyUrl: 'https://example.com/notify',
   signType: 'MD5',
+  requestNonce: 'nonce0001',
 };
 
 describe('SimulatorStore', () => {
