@@ -17,12 +17,7 @@ export type {
   SimulatorStats,
 } from './controls';
 export { NO_FAULTS, SCRIPTABLE_ERRORS, WECHAT_PATHS } from './faults';
-export type {
-  ScriptablePath,
-  ScriptedBusinessError,
-  SimulatorFaults,
-  WechatPath,
-} from './faults';
+export type { ScriptablePath, ScriptedBusinessError, SimulatorFaults, WechatPath } from './faults';
 export { NOTIFY_MAX_SENDS, NOTIFY_RETRY_GAPS_MS } from './notifier';
 export type { NotificationAttempt, NotificationOutcome } from './notifier';
 export { BUSINESS_ERRORS, PLAIN_RETURN_MSG, RETURN_MSG } from './pay-api';

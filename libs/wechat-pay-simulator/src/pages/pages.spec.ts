@@ -113,6 +113,28 @@ describe('simulator pages', () => {
       );
     });
 
+    it('takes a coupon with Pay, so the user pays the rest in cash', async () => {
+      const { outTradeNo, prepayId } = await placeOrder('券', 800);
+      const answer = await decide({
+        prepay_id: prepayId,
+        openid: PAYER,
+        outcome: 'pay',
+        coupon: { fee: 200 },
+      });
+      expect(answer.body).toMatchObject({ state: 'paid' });
+      expect(sim.controls.order(outTradeNo)).toMatchObject({ cashFee: 600, coupon: { fee: 200 } });
+      const refused = await decide({
+        prepay_id: (await placeOrder('券', 100)).prepayId,
+        openid: PAYER,
+        outcome: 'pay',
+        coupon: { fee: 'lots' },
+      });
+      expect(refused).toMatchObject({
+        status: 400,
+        body: { error: expect.stringContaining('coupon.fee') },
+      });
+    });
+
     it('leaves the order unpaid when the user taps Cancel', async () => {
       const { outTradeNo, prepayId } = await placeOrder('Tea', 800);
       const answer = await decide({ prepay_id: prepayId, openid: PAYER, outcome: 'cancel' });
