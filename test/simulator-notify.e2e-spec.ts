@@ -111,18 +111,112 @@ describe('simulator: payment notifications and faults', () => {
       expect(endpoint.bodies).toHaveLength(1);
     });
 
-    it('marks an HMAC-SHA256 notification with sign_type and signs it with HMAC-SHA256', async () => {
+    it('sends an HMAC-SHA256 notification with no sign_type, a 64-hex sign only, as real ones come', async () => {
       const endpoint = await merchant();
       const outTradeNo = await paidOrder(hmac, endpoint);
       await sim.controls.waitForNotifications(settled(outTradeNo));
       const body = await parseXml(endpoint.bodies[0]);
-      expect(body.sign_type).toBe('HMAC-SHA256');
+      expect(body.sign_type).toBeUndefined();
+      expect(endpoint.bodies[0]).not.toContain('sign_type');
       expect(body.sign).toMatch(/^[0-9A-F]{64}$/);
       expect(body.attach).toBeUndefined();
-      expect(verify(body, TEST_MERCHANT.apiKey, { fallback: 'MD5' })).toBe(true);
-      expect(verify({ ...body, sign_type: 'MD5' }, TEST_MERCHANT.apiKey, { fallback: 'MD5' })).toBe(
-        false,
+      expect(verify(body, TEST_MERCHANT.apiKey, { fallback: 'MD5', expected: 'HMAC-SHA256' })).toBe(
+        true,
       );
+      expect(verify(body, TEST_MERCHANT.apiKey, { fallback: 'MD5', expected: 'MD5' })).toBe(false);
+    });
+
+    it('echoes the nonce_str of the unifiedorder request in every send of the notification', async () => {
+      const endpoint = await merchant((nth) => ({ body: nth < 3 ? FAIL_REPLY : SUCCESS_REPLY }));
+      const fields = orderFields({
+        notify_url: endpoint.url,
+        nonce_str: 'OrderNonce1700000000000',
+      });
+      const created = await md5.call('/pay/unifiedorder', fields);
+      expect(created.fields.nonce_str).not.toBe('OrderNonce1700000000000');
+      sim.controls.requestPayment({
+        ...payParams(md5.merchant, created.fields.prepay_id, 'MD5'),
+        openid: PAYER_OPENID,
+      });
+      await sim.controls.waitForNotifications(settled(fields.out_trade_no as string));
+      expect(endpoint.bodies).toHaveLength(3);
+      for (const raw of endpoint.bodies) {
+        expect((await parseXml(raw)).nonce_str).toBe('OrderNonce1700000000000');
+      }
+      expect(new Set(endpoint.bodies).size).toBe(1);
+    });
+
+    it('lays the notification out like captures: one element per line, names in order, CDATA integers but total_fee', async () => {
+      const endpoint = await merchant();
+      const outTradeNo = await paidOrder(md5, endpoint, { total_fee: 1500 });
+      await sim.controls.waitForNotifications(settled(outTradeNo));
+      const raw = endpoint.bodies[0];
+      const lines = raw.split('\n');
+      expect(lines[0]).toBe('<xml>');
+      expect(lines[lines.length - 1]).toBe('</xml>');
+      const names = lines.slice(1, -1).map((line) => /^<([a-z_0-9]+)>/.exec(line)?.[1]);
+      expect(names).toEqual([...names].sort());
+      expect(raw).toContain('<total_fee>1500</total_fee>');
+      expect(raw).toContain('<cash_fee><![CDATA[1500]]></cash_fee>');
+      expect(raw).toContain('<cash_fee_type><![CDATA[CNY]]></cash_fee_type>');
+      expect(verify(await parseXml(raw), TEST_MERCHANT.apiKey, { fallback: 'MD5' })).toBe(true);
+    });
+
+    it('carries the coupon fields of a coupon payment, signed, with total = cash + coupon', async () => {
+      const endpoint = await merchant();
+      const fields = orderFields({ notify_url: endpoint.url, total_fee: 2000 });
+      const created = await hmac.call('/pay/unifiedorder', fields);
+      sim.controls.requestPayment({
+        ...payParams(hmac.merchant, created.fields.prepay_id, 'HMAC-SHA256'),
+        openid: PAYER_OPENID,
+        coupon: { fee: 500, id: '12345678901' },
+      });
+      await sim.controls.waitForNotifications(settled(fields.out_trade_no as string));
+      const body = await parseXml(endpoint.bodies[0]);
+      expect(body).toMatchObject({
+        total_fee: '2000',
+        cash_fee: '1500',
+        cash_fee_type: 'CNY',
+        coupon_fee: '500',
+        coupon_count: '1',
+        coupon_type_0: 'NO_CASH',
+        coupon_id_0: '12345678901',
+        coupon_fee_0: '500',
+        settlement_total_fee: '1500',
+      });
+      expect(Number(body.cash_fee) + Number(body.coupon_fee)).toBe(Number(body.total_fee));
+      expect(verify(body, TEST_MERCHANT.apiKey, { fallback: 'MD5' })).toBe(true);
+      const known = Object.fromEntries(
+        Object.entries(body).filter(([name]) => name !== 'coupon_id_0'),
+      );
+      expect(verify(known, TEST_MERCHANT.apiKey, { fallback: 'MD5' })).toBe(false);
+    });
+
+    it('under the plain level sends sign_type, a fresh nonce per send and a compact body', async () => {
+      const plain = await startSimulator({
+        merchants: [TEST_MERCHANT],
+        timeScale: 0.001,
+        compat: 'plain',
+      });
+      try {
+        const client = new SimClient(plain.baseUrl, TEST_MERCHANT, 'HMAC-SHA256');
+        const endpoint = await merchant((nth) => ({ body: nth < 2 ? FAIL_REPLY : SUCCESS_REPLY }));
+        const fields = orderFields({ notify_url: endpoint.url });
+        const created = await client.call('/pay/unifiedorder', fields);
+        plain.controls.requestPayment({
+          ...payParams(TEST_MERCHANT, created.fields.prepay_id, 'HMAC-SHA256'),
+          openid: PAYER_OPENID,
+        });
+        await plain.controls.waitForNotifications(settled(fields.out_trade_no as string));
+        const [first, second] = await Promise.all(endpoint.bodies.map((raw) => parseXml(raw)));
+        expect(first.sign_type).toBe('HMAC-SHA256');
+        expect(first.nonce_str).not.toBe(second.nonce_str);
+        expect(first.cash_fee_type).toBeUndefined();
+        expect(endpoint.bodies[0]).not.toContain('\n');
+        expect(endpoint.bodies[0]).toContain('<cash_fee>100</cash_fee>');
+      } finally {
+        await plain.stop();
+      }
     });
 
     it('retries on the schedule while the merchant answers FAIL, 500 or junk, until it answers SUCCESS', async () => {

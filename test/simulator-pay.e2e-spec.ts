@@ -181,12 +181,22 @@ describe('simulator: pay APIs (unifiedorder, orderquery, closeorder)', () => {
       [
         'the appid is not bound to the mch_id',
         () => md5.unifiedOrder({ appid: SECOND_MERCHANT.appId }),
-        'appid和mch_id不匹配',
+        '商户号mch_id与appid不匹配',
+      ],
+      [
+        'the appid is unknown',
+        () => md5.unifiedOrder({ appid: 'wx00000000000000ff' }),
+        'appid不存在',
       ],
       [
         'the mch_id is unknown',
         () => md5.unifiedOrder({ mch_id: '1234567' }),
-        '商户号mch_id不存在',
+        '商户号mch_id或sub_mch_id不存在',
+      ],
+      [
+        'spbill_create_ip is not an IP address',
+        () => md5.unifiedOrder({ spbill_create_ip: 'localhost' }),
+        'invalid spbill_create_ip',
       ],
       ['the method is GET', () => md5.post('/pay/unifiedorder', '', 'GET'), '请使用post方法'],
       [
@@ -403,17 +413,95 @@ describe('simulator: pay APIs (unifiedorder, orderquery, closeorder)', () => {
       expect(reply.fields.trade_state).toBe('PAYERROR');
     });
 
-    it('answers ORDERNOTEXIST for an unknown out_trade_no or transaction_id', async () => {
+    it('answers ORDERNOTEXIST 此交易订单号不存在 for an unknown out_trade_no or transaction_id', async () => {
       expectBusinessFailure(
         await md5.call('/pay/orderquery', { out_trade_no: newOrderNo() }),
         md5,
         'ORDERNOTEXIST',
+        '此交易订单号不存在',
       );
       expectBusinessFailure(
         await md5.call('/pay/orderquery', { transaction_id: '4200000000202401010000000000' }),
         md5,
         'ORDERNOTEXIST',
+        '此交易订单号不存在',
       );
+    });
+
+    it('lays out a paid answer one element per line with cash_fee_type, and signs what it sends', async () => {
+      const fields = orderFields();
+      const created = await hmac.call('/pay/unifiedorder', fields);
+      expect(created.text).not.toContain('\n');
+      await pay(hmac, created.fields.prepay_id);
+      const reply = await hmac.call('/pay/orderquery', { out_trade_no: fields.out_trade_no });
+      expect(reply.text.startsWith('<xml>\n<return_code>')).toBe(true);
+      expect(reply.text.split('\n')).toHaveLength(Object.keys(reply.fields).length + 2);
+      expect(reply.text).toContain('<total_fee>100</total_fee>');
+      expect(reply.fields).toMatchObject({ cash_fee: '100', cash_fee_type: 'CNY' });
+      expect(hmac.verifies(reply)).toBe(true);
+    });
+
+    it('reports the coupon of a coupon payment with amounts that add up', async () => {
+      const fields = orderFields({ total_fee: 1000 });
+      const created = await md5.call('/pay/unifiedorder', fields);
+      const answer = sim.controls.requestPayment({
+        ...payParams(md5.merchant, created.fields.prepay_id, 'MD5'),
+        openid: PAYER_OPENID,
+        coupon: { fee: 300, id: '20240101001' },
+      });
+      expect(answer.errMsg).toBe('requestPayment:ok');
+      const reply = await md5.call('/pay/orderquery', { out_trade_no: fields.out_trade_no });
+      expect(reply.fields).toMatchObject({
+        total_fee: '1000',
+        cash_fee: '700',
+        coupon_fee: '300',
+        coupon_count: '1',
+        coupon_type_0: 'NO_CASH',
+        coupon_id_0: '20240101001',
+        coupon_fee_0: '300',
+        settlement_total_fee: '700',
+      });
+      expect(md5.verifies(reply)).toBe(true);
+      expect(sim.controls.order(fields.out_trade_no as string)).toMatchObject({
+        cashFee: 700,
+        coupon: { fee: 300, type: 'NO_CASH', id: '20240101001' },
+      });
+    });
+
+    it('leaves settlement_total_fee out for a pre-funded CASH coupon', async () => {
+      const fields = orderFields({ total_fee: 500 });
+      const created = await md5.call('/pay/unifiedorder', fields);
+      sim.controls.requestPayment({
+        ...payParams(md5.merchant, created.fields.prepay_id, 'MD5'),
+        openid: PAYER_OPENID,
+        coupon: { fee: 100, type: 'CASH' },
+      });
+      const reply = await md5.call('/pay/orderquery', { out_trade_no: fields.out_trade_no });
+      expect(reply.fields).toMatchObject({
+        cash_fee: '400',
+        coupon_fee: '100',
+        coupon_type_0: 'CASH',
+      });
+      expect(reply.fields.coupon_id_0).toMatch(/^\d{10}$/);
+      expect(reply.fields.settlement_total_fee).toBeUndefined();
+    });
+
+    it.each([
+      [{ fee: 100 }, 'less than the order total_fee'],
+      [{ fee: 0 }, 'positive integer'],
+      [{ fee: 10, type: 'GIFT' }, 'CASH or NO_CASH'],
+      [{ fee: 10, id: 'abc' }, '1-20 digits'],
+    ])('refuses the coupon %j and leaves the order unpaid', async (coupon, message) => {
+      const fields = orderFields();
+      const created = await md5.call('/pay/unifiedorder', fields);
+      expect(() =>
+        sim.controls.requestPayment({
+          ...payParams(md5.merchant, created.fields.prepay_id, 'MD5'),
+          openid: PAYER_OPENID,
+          coupon: coupon as { fee: number },
+        }),
+      ).toThrow(message);
+      expect(sim.controls.order(fields.out_trade_no as string)?.tradeState).toBe('NOTPAY');
     });
 
     it('answers 缺少参数 when neither out_trade_no nor transaction_id is given', async () => {
@@ -493,6 +581,152 @@ describe('simulator: pay APIs (unifiedorder, orderquery, closeorder)', () => {
       } finally {
         await eager.stop();
       }
+    });
+  });
+
+  describe('scripted business failures', () => {
+    afterEach(() => sim.controls.resetFaults());
+
+    it.each([
+      ['/pay/unifiedorder', 'NOAUTH', '商户无此接口权限'],
+      ['/pay/unifiedorder', 'NOTENOUGH', '余额不足'],
+      ['/pay/unifiedorder', 'OUT_TRADE_NO_USED', '商户订单号重复'],
+    ] as const)(
+      'answers %s with a signed %s once, creating nothing',
+      async (path, errCode, errCodeDes) => {
+        sim.controls.setFaults({ businessErrors: [{ path, errCode }] });
+        const fields = orderFields();
+        expectBusinessFailure(await hmac.call(path, fields), hmac, errCode, errCodeDes);
+        expect(sim.controls.order(fields.out_trade_no as string)).toBeUndefined();
+        expect(sim.controls.faults().businessErrors).toEqual([]);
+        expect((await hmac.call(path, fields)).fields.result_code).toBe('SUCCESS');
+      },
+    );
+
+    it('answers closeorder with TRADE_STATE_ERROR and leaves the order open', async () => {
+      const fields = orderFields();
+      await md5.call('/pay/unifiedorder', fields);
+      sim.controls.advanceClock(5 * MINUTE);
+      sim.controls.setFaults({
+        businessErrors: [{ path: '/pay/closeorder', errCode: 'TRADE_STATE_ERROR' }],
+      });
+      const close = () => md5.call('/pay/closeorder', { out_trade_no: fields.out_trade_no });
+      expectBusinessFailure(await close(), md5, 'TRADE_STATE_ERROR', '订单状态错误');
+      expect(sim.controls.order(fields.out_trade_no as string)?.tradeState).toBe('NOTPAY');
+      expect((await close()).fields.result_code).toBe('SUCCESS');
+    });
+
+    it('uses scripted failures in order, each on its own path', async () => {
+      sim.controls.setFaults({
+        businessErrors: [
+          { path: '/pay/closeorder', errCode: 'SYSTEMERROR' },
+          { path: '/pay/unifiedorder', errCode: 'NOAUTH' },
+          { path: '/pay/unifiedorder', errCode: 'NOTENOUGH' },
+        ],
+      });
+      expect((await md5.unifiedOrder()).fields.err_code).toBe('NOAUTH');
+      expect((await md5.unifiedOrder()).fields.err_code).toBe('NOTENOUGH');
+      expect(sim.controls.faults().businessErrors).toEqual([
+        { path: '/pay/closeorder', errCode: 'SYSTEMERROR' },
+      ]);
+    });
+
+    it.each([
+      [[{ path: '/pay/orderquery', errCode: 'NOAUTH' }]],
+      [[{ path: '/pay/refund', errCode: 'SYSTEMERROR' }]],
+      [[{ path: '/pay/unifiedorder' }]],
+      [[{ path: '/pay/unifiedorder', errCode: 'NOAUTH', extra: 1 }]],
+      ['NOAUTH'],
+    ])('refuses the script %j, naming the allowed codes', (businessErrors) => {
+      expect(() => sim.controls.setFaults({ businessErrors } as never)).toThrow(
+        /businessErrors must be a list of \{ path, errCode \} with \/pay\/unifiedorder: NOAUTH/,
+      );
+      expect(sim.controls.faults().businessErrors).toEqual([]);
+    });
+  });
+
+  describe('paths that are not WeChat APIs', () => {
+    it.each([['/pay/refundx'], ['/'], ['/secapi/pay/unknown']])(
+      'answers %s with a plain HTTP 404, not JSON',
+      async (path) => {
+        const res = await fetch(`${sim.baseUrl}${path}`, { method: 'POST', body: '<xml/>' });
+        expect(res.status).toBe(404);
+        expect(res.headers.get('content-type')).toBe('text/plain; charset=utf-8');
+        expect(await res.text()).toBe('404 Not Found');
+      },
+    );
+  });
+
+  describe('the plain compat level', () => {
+    let plain: RunningSimulator;
+    let client: SimClient;
+
+    beforeAll(async () => {
+      plain = await startSimulator({
+        compat: 'plain',
+        merchants: [TEST_MERCHANT, SECOND_MERCHANT],
+      });
+      client = new SimClient(plain.baseUrl, TEST_MERCHANT, 'MD5');
+    });
+
+    afterAll(() => plain.stop());
+
+    it.each([
+      [{ appid: SECOND_MERCHANT.appId }, 'appid和mch_id不匹配'],
+      [{ appid: 'wx00000000000000ff' }, 'appid和mch_id不匹配'],
+      [{ mch_id: '1234567' }, '商户号mch_id不存在'],
+      [{ spbill_create_ip: 'localhost' }, 'spbill_create_ip参数格式错误'],
+    ])('keeps the earlier text for %j', async (change, returnMsg) => {
+      expect((await client.unifiedOrder(change)).fields).toEqual({
+        return_code: 'FAIL',
+        return_msg: returnMsg,
+      });
+    });
+
+    it('answers orderquery compactly, with 订单不存在 for an unknown order', async () => {
+      const reply = await client.call('/pay/orderquery', { out_trade_no: newOrderNo() });
+      expect(reply.text).not.toContain('\n');
+      expect(reply.fields.err_code_des).toBe('订单不存在');
+    });
+
+    it('refuses coupons, whose fields it does not send', async () => {
+      const created = await client.unifiedOrder();
+      expect(() =>
+        plain.controls.requestPayment({
+          ...payParams(TEST_MERCHANT, created.fields.prepay_id, 'MD5'),
+          openid: PAYER_OPENID,
+          coupon: { fee: 1 },
+        }),
+      ).toThrow('coupons need the extensionFields realism item');
+    });
+
+    it('reports its items, and a single item can be pinned on top of a level', async () => {
+      expect(plain.realism).toEqual({
+        notifySignType: true,
+        echoOrderNonce: false,
+        capturedTexts: false,
+        extensionFields: false,
+        newlines: false,
+        cdataIntegers: false,
+      });
+      const mixed = await startSimulator({ compat: 'plain', realism: { capturedTexts: true } });
+      try {
+        const reply = await new SimClient(mixed.baseUrl, mixed.merchant).unifiedOrder({
+          spbill_create_ip: 'localhost',
+        });
+        expect(reply.fields.return_msg).toBe('invalid spbill_create_ip');
+        expect(mixed.realism.newlines).toBe(false);
+      } finally {
+        await mixed.stop();
+      }
+    });
+
+    it.each([
+      [{ compat: 'strict' }, 'compat must be one of faithful, plain'],
+      [{ realism: { newline: true } }, 'newline is not a realism item'],
+      [{ realism: { newlines: 'yes' } }, 'newlines must be true or false'],
+    ])('refuses to start with %j', async (options, message) => {
+      await expect(startSimulator(options as never)).rejects.toThrow(message);
     });
   });
 

@@ -1,5 +1,5 @@
-// The example in libs/wechat-pay-simulator/README.md ("Using it from a host app's Jest tests"),
-// copied verbatim: when this spec breaks, the README is wrong too.
+// The example in the root README.md ("The simulator"), copied verbatim: when this spec breaks, the
+// README is wrong too. The simulator's own README example runs in simulator-package.e2e-spec.ts.
 import { Test } from '@nestjs/testing';
 import { WechatPayGateway, WechatPayModule } from 'nestjs-wechat-pay-v2';
 import { startSimulator, type RunningSimulator } from 'wechat-pay-v2-simulator';

@@ -1,11 +1,56 @@
-import { existsSync } from 'node:fs';
+import { accessSync, constants, statSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { delimiter, join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { DemoHarness } from '../demo/harness';
 
-/** Debian's Chromium: the one browser the project's machines and CI install (apt-get install chromium). */
-export const CHROMIUM_PATH = '/usr/bin/chromium';
+/** Executable names tried on PATH, in order, when CHROMIUM_PATH is not set. */
+export const CHROMIUM_NAMES = [
+  'chromium',
+  'chromium-browser',
+  'google-chrome',
+  'google-chrome-stable',
+  'chrome',
+  'microsoft-edge',
+];
+
+/** Where macOS keeps the browsers when they are not on PATH. */
+const MACOS_APPS = [
+  '/Applications/Chromium.app/Contents/MacOS/Chromium',
+  '/Applications/Google Chrome.app/Contents/MacOS/Google Chrome',
+];
+
+/** The one line a machine without a browser gets: the browser tests skip with it, or fail with it under CI=true. */
+export const NO_CHROMIUM_MESSAGE =
+  'Browser tests need Chromium and none was found (CHROMIUM_PATH, then ' +
+  `${CHROMIUM_NAMES.join(', ')} on PATH): install it with \`sudo apt-get install -y chromium\` ` +
+  '(Debian/Ubuntu) or `brew install --cask chromium` (macOS), or set CHROMIUM_PATH to a Chrome or Chromium executable.';
+
+function isExecutable(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK);
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The browser to drive: CHROMIUM_PATH when set (and then only it: a wrong value is a mistake to
+ * report, not to paper over), else the first usual name on PATH, else a macOS app bundle.
+ */
+export function findChromium(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const configured = env.CHROMIUM_PATH;
+  if (configured) return isExecutable(configured) ? configured : undefined;
+  const dirs = (env.PATH ?? '').split(delimiter).filter((dir) => dir !== '');
+  for (const name of CHROMIUM_NAMES) {
+    for (const dir of dirs) {
+      const candidate = join(dir, name);
+      if (isExecutable(candidate)) return candidate;
+    }
+  }
+  return MACOS_APPS.find(isExecutable);
+}
 
 /** Flags for a headless run on a machine without a GPU, a sandbox or a network. */
 const CHROMIUM_ARGS = [
@@ -25,18 +70,12 @@ export const DESKTOP = { width: 1280, height: 900 };
 export const SCREENSHOT_DIR = join(__dirname, '..', '..', 'test-results', 'screenshots');
 
 /**
- * Starts headless Chromium. A missing browser fails loudly rather than skipping, so a machine that
- * lacks it cannot pass the browser tests by running none. Playwright gives every launch a fresh
- * temporary profile (user-data-dir) and removes it on close.
+ * Starts headless Chromium, or fails with NO_CHROMIUM_MESSAGE. Playwright gives every launch a
+ * fresh temporary profile (user-data-dir) and removes it on close.
  */
-export async function launchChromium(): Promise<Browser> {
-  if (!existsSync(CHROMIUM_PATH)) {
-    throw new Error(
-      `Chromium is not installed at ${CHROMIUM_PATH}. The browser tests drive Debian's chromium: ` +
-        'install it with `apt-get install -y chromium` (CI does this) and run them again.',
-    );
-  }
-  return chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: CHROMIUM_ARGS });
+export async function launchChromium(executablePath = findChromium()): Promise<Browser> {
+  if (!executablePath) throw new Error(NO_CHROMIUM_MESSAGE);
+  return chromium.launch({ executablePath, headless: true, args: CHROMIUM_ARGS });
 }
 
 /** Saves a full-page screenshot as test-results/screenshots/<name>.png and returns its path. */
@@ -58,13 +97,16 @@ export interface BrowserSuite {
  * for the suite, a fresh context and page per test at `viewport`, faults reset after each test.
  * Read `harness` and `page` inside hooks or tests, once they are set.
  */
-export function useBrowserSuite(viewport: { width: number; height: number }): BrowserSuite {
+function useBrowserSuite(
+  viewport: { width: number; height: number },
+  executablePath: string,
+): BrowserSuite {
   const suite = {} as BrowserSuite;
   let browser: Browser | undefined;
   let context: BrowserContext | undefined;
 
   beforeAll(async () => {
-    browser = await launchChromium();
+    browser = await launchChromium(executablePath);
     suite.harness = await DemoHarness.start();
   });
 
@@ -86,4 +128,31 @@ export function useBrowserSuite(viewport: { width: number; height: number }): Br
   });
 
   return suite;
+}
+
+/**
+ * A browser suite: `body` gets the suite's demo and page. Without Chromium the suite is skipped
+ * with NO_CHROMIUM_MESSAGE on stderr, except under CI=true, where it fails with that message, so a
+ * CI machine cannot pass by running no browser test; in neither case does a hook run.
+ */
+export function describeInChromium(
+  name: string,
+  viewport: { width: number; height: number },
+  body: (suite: BrowserSuite) => void,
+): void {
+  const executablePath = findChromium();
+  if (executablePath) {
+    describe(name, () => body(useBrowserSuite(viewport, executablePath)));
+    return;
+  }
+  if (process.env.CI === 'true') {
+    describe(name, () => {
+      it('finds Chromium', () => {
+        throw new Error(NO_CHROMIUM_MESSAGE);
+      });
+    });
+    return;
+  }
+  process.stderr.write(`${NO_CHROMIUM_MESSAGE}\n`);
+  describe.skip(name, () => body({} as BrowserSuite));
 }

@@ -1,6 +1,6 @@
 import type { Page } from 'playwright-core';
 import type { CheckoutBody, DemoHarness, Shopper } from '../demo/harness';
-import { PHONE, screenshot, useBrowserSuite } from './browser';
+import { PHONE, screenshot, describeInChromium } from './browser';
 
 jest.setTimeout(30_000);
 
@@ -10,8 +10,7 @@ const BASKET = [
   { productId: 5, quantity: 1 },
 ];
 
-describe('the simulator cashier, in Chromium on a phone-sized screen', () => {
-  const suite = useBrowserSuite(PHONE);
+describeInChromium('the simulator cashier, in Chromium on a phone-sized screen', PHONE, (suite) => {
   let harness: DemoHarness;
   let page: Page;
 

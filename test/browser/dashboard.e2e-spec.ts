@@ -1,14 +1,13 @@
 import type { Page } from 'playwright-core';
 import { eventually, type DemoHarness } from '../demo/harness';
-import { DESKTOP, PHONE, screenshot, useBrowserSuite } from './browser';
+import { DESKTOP, PHONE, screenshot, describeInChromium } from './browser';
 
 jest.setTimeout(30_000);
 
 /** The dashboard reloads every 2 s; allow a few rounds on a busy machine. */
 const REFRESH_WAIT_MS = 10_000;
 
-describe('the simulator dashboard, in Chromium', () => {
-  const suite = useBrowserSuite(DESKTOP);
+describeInChromium('the simulator dashboard, in Chromium', DESKTOP, (suite) => {
   let harness: DemoHarness;
   let page: Page;
 

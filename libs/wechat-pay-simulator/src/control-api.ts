@@ -73,6 +73,10 @@ export function handleControl(
       if (method !== 'GET') return error(405, 'use GET');
       return ok(controls.notifications(url.searchParams.get('outTradeNo') ?? undefined));
     }
+    if (route === 'stats') {
+      if (method !== 'GET') return error(405, 'use GET');
+      return ok(controls.stats());
+    }
     if (route === 'clock') {
       if (method === 'GET') return ok({ now: controls.now().toISOString() });
       if (method !== 'POST') return error(405, 'use GET or POST');

@@ -6,11 +6,13 @@ import {
 } from 'nestjs-wechat-pay-v2/protocol';
 import type { SimulatorClock } from './clock';
 import type { FaultInjector, SimulatorFaults } from './faults';
-import { deriveOpenid, newTransactionId, newUserId } from './ids';
+import { deriveOpenid, newCouponId, newTransactionId, newUserId } from './ids';
 import type { MerchantRegistry } from './merchants';
 import type { NotificationAttempt, Notifier } from './notifier';
+import type { SimulatorRealism } from './realism';
 import {
   orderView,
+  type CouponUse,
   type PrepayRecord,
   type SimulatedOrder,
   type SimulatedOrderView,
@@ -43,6 +45,16 @@ export interface LoginGrant {
 
 export type PaymentOutcome = 'success' | 'cancel' | 'fail';
 
+/** A coupon the user pays part of the order with. */
+export interface CouponInput {
+  /** Fen the coupon pays: at least 1 and less than total_fee (the user pays the rest in cash). */
+  fee: number;
+  /** `NO_CASH` (default; not pre-funded, so settlement_total_fee drops too) or `CASH`. */
+  type?: 'CASH' | 'NO_CASH';
+  /** coupon_id_0; default 10 random digits. */
+  id?: string;
+}
+
 /** Exactly what a mini program passes to wx.requestPayment, plus who pays and how it ends. */
 export interface RequestPaymentInput {
   timeStamp: string;
@@ -58,6 +70,8 @@ export interface RequestPaymentInput {
   outcome?: PaymentOutcome;
   /** bank_type of a successful payment; default `OTHERS`. */
   bankType?: string;
+  /** Pay part of the order with a coupon (needs the extensionFields realism item). */
+  coupon?: CouponInput;
 }
 
 export interface RequestPaymentAnswer {
@@ -83,6 +97,8 @@ export interface CashierPaymentInput {
   /** The user at the cashier; must be the order's openid. */
   openid: string;
   outcome: 'pay' | 'cancel';
+  /** Pay part of the order with a coupon, as for requestPayment. */
+  coupon?: CouponInput;
 }
 
 export interface CashierAnswer extends RequestPaymentAnswer {
@@ -99,6 +115,15 @@ export interface CashierCheckout {
   prepayExpiresAt: string;
   /** Why the user at the cashier cannot pay it now, if that is so. */
   problem?: PaymentProblem;
+}
+
+export interface SimulatorStats {
+  orders: number;
+  /** Orders forgotten under the retention limits since the start. */
+  evictedOrders: number;
+  prepayIds: number;
+  loginCodes: number;
+  notificationSends: number;
 }
 
 const PAY_PARAM_NAMES = ['timeStamp', 'nonceStr', 'package', 'signType', 'paySign'] as const;
@@ -130,7 +155,30 @@ export class SimulatorControls {
     private readonly clock: SimulatorClock,
     private readonly faultInjector: FaultInjector,
     private readonly notifier: Notifier,
+    private readonly realism: Readonly<SimulatorRealism>,
   ) {}
+
+  /** A coupon from a control call, checked, or undefined when none was given. */
+  private couponOf(input: unknown): CouponUse | undefined {
+    if (input === undefined) return undefined;
+    if (!this.realism.extensionFields) {
+      throw new SimulatorControlError('coupons need the extensionFields realism item');
+    }
+    if (input === null || typeof input !== 'object' || Array.isArray(input)) {
+      throw new SimulatorControlError('coupon must be an object { fee, type?, id? }');
+    }
+    const { fee, type = 'NO_CASH', id = newCouponId() } = input as Record<string, unknown>;
+    if (!Number.isSafeInteger(fee) || (fee as number) < 1) {
+      throw new SimulatorControlError('coupon.fee must be a positive integer of fen');
+    }
+    if (type !== 'CASH' && type !== 'NO_CASH') {
+      throw new SimulatorControlError('coupon.type must be CASH or NO_CASH');
+    }
+    if (typeof id !== 'string' || !/^\d{1,20}$/.test(id)) {
+      throw new SimulatorControlError('coupon.id must be 1-20 digits');
+    }
+    return { fee: fee as number, type, id };
+  }
 
   /** What wx.login gives a user: a fresh code and the openid it will resolve to. */
   login(options: LoginOptions = {}): LoginGrant {
@@ -170,6 +218,7 @@ export class SimulatorControls {
     if (typeof bankType !== 'string' || !/^[A-Z0-9_]{1,32}$/.test(bankType)) {
       throw new SimulatorControlError('bankType must be 1-32 upper-case letters, digits or _');
     }
+    const coupon = this.couponOf(params.coupon);
     for (const name of PAY_PARAM_NAMES) {
       if (typeof params[name] !== 'string') {
         return failed(
@@ -204,7 +253,7 @@ export class SimulatorControls {
       pay.signType,
     );
     if (!merchant || !signaturesEqual(expected, pay.paySign)) return failed('支付验证签名失败');
-    const { errMsg } = this.complete(found, pay.openid, outcome, bankType);
+    const { errMsg } = this.complete(found, pay.openid, outcome, bankType, coupon);
     return { errMsg };
   }
 
@@ -239,9 +288,16 @@ export class SimulatorControls {
     if (params.outcome !== 'pay' && params.outcome !== 'cancel') {
       throw new SimulatorControlError('outcome must be pay or cancel');
     }
+    const coupon = this.couponOf(params.coupon);
     const found = this.store.findByPrepayId(input.prepayId);
     if (!found) return refused('unknown-prepay');
-    return this.complete(found, input.openid, input.outcome === 'pay' ? 'success' : 'cancel');
+    return this.complete(
+      found,
+      input.openid,
+      input.outcome === 'pay' ? 'success' : 'cancel',
+      'OTHERS',
+      coupon,
+    );
   }
 
   /** Why `openid` cannot pay with this prepay id now, checked in the order the client checks. */
@@ -262,10 +318,14 @@ export class SimulatorControls {
     { order, prepay }: { order: SimulatedOrder; prepay: PrepayRecord },
     openid: string,
     outcome: PaymentOutcome,
-    bankType = 'OTHERS',
+    bankType: string,
+    coupon?: CouponUse,
   ): CashierAnswer {
     const problem = this.paymentProblem(order, prepay, openid);
     if (problem) return refused(problem);
+    if (coupon && coupon.fee >= order.totalFee) {
+      throw new SimulatorControlError('coupon.fee must be less than the order total_fee');
+    }
     if (outcome === 'cancel') return failed('cancel');
     if (outcome === 'fail') {
       order.state = 'PAYERROR';
@@ -273,9 +333,11 @@ export class SimulatorControls {
     }
     const now = this.clock.date();
     order.state = 'SUCCESS';
+    order.paidAt = now.getTime();
     order.timeEnd = formatBeijingTime(now);
     order.bankType = bankType;
-    order.cashFee = order.totalFee;
+    if (coupon) order.coupon = coupon;
+    order.cashFee = order.totalFee - (coupon?.fee ?? 0);
     this.store.recordTransaction(order, newTransactionId(now));
     this.notifier.start(order);
     return { errMsg: 'requestPayment:ok' };
@@ -314,13 +376,24 @@ export class SimulatorControls {
     return this.faultInjector.reset();
   }
 
-  /** Moves the simulator clock forward; returns the new simulator time. */
+  /**
+   * Moves the simulator clock forward; returns the new simulator time. Orders past their retention
+   * age are forgotten at once.
+   */
   advanceClock(ms: number): Date {
+    let now: number;
     try {
-      return new Date(this.clock.advance(ms));
+      now = this.clock.advance(ms);
     } catch (err) {
       throw new SimulatorControlError((err as Error).message);
     }
+    this.store.sweep();
+    return new Date(now);
+  }
+
+  /** What the simulator holds in memory, and how many orders it has forgotten (retention limits). */
+  stats(): SimulatorStats {
+    return { ...this.store.stats(), notificationSends: this.notifier.records().length };
   }
 
   now(): Date {

@@ -7,6 +7,43 @@ export const WECHAT_PATHS = [
 ] as const;
 export type WechatPath = (typeof WECHAT_PATHS)[number];
 
+/**
+ * The business failures a test can script, per API, with the description WeChat gives each
+ * (result_code=FAIL, signed). Most cannot arise from the simulator's own state: a merchant without
+ * the product permission, a payer short of balance, an order number used elsewhere, a state the
+ * server refuses to close.
+ */
+export const SCRIPTABLE_ERRORS = {
+  '/pay/unifiedorder': {
+    NOAUTH: '商户无此接口权限',
+    NOTENOUGH: '余额不足',
+    OUT_TRADE_NO_USED: '商户订单号重复',
+    INVALID_REQUEST: '201 商户订单号重复',
+    ORDERPAID: '该订单已支付',
+    ORDERCLOSED: '订单已关闭',
+    SYSTEMERROR: '系统错误，请稍后重试',
+  },
+  '/pay/orderquery': {
+    ORDERNOTEXIST: '此交易订单号不存在',
+    SYSTEMERROR: '系统错误，请稍后重试',
+  },
+  '/pay/closeorder': {
+    TRADE_STATE_ERROR: '订单状态错误',
+    ORDERPAID: '该订单已支付',
+    ORDERCLOSED: '订单已关闭',
+    ORDERNOTEXIST: '订单不存在',
+    SYSTEMERROR: '系统错误，请稍后重试',
+  },
+} as const satisfies Record<string, Record<string, string>>;
+
+export type ScriptablePath = keyof typeof SCRIPTABLE_ERRORS;
+
+/** One scripted answer: the next call to `path` fails with `errCode`, and has no effect. */
+export interface ScriptedBusinessError {
+  path: ScriptablePath;
+  errCode: string;
+}
+
 /** Faults a test can switch on. Counters ("next N") count down as they fire; the rest stay until reset. */
 export interface SimulatorFaults {
   /** Drop (do not send) the next N notification attempts; each dropped attempt is retried on schedule. */
@@ -29,6 +66,11 @@ export interface SimulatorFaults {
   slowPaths: WechatPath[];
   /** Corrupt the signature of the next N signed XML responses. */
   corruptSignatureNext: number;
+  /**
+   * Answers to script, each used once by the next call to its path (after the envelope and
+   * signature checks): e.g. `[{ path: '/pay/closeorder', errCode: 'TRADE_STATE_ERROR' }]`.
+   */
+  businessErrors: ScriptedBusinessError[];
 }
 
 export const NO_FAULTS: Readonly<SimulatorFaults> = Object.freeze({
@@ -42,6 +84,7 @@ export const NO_FAULTS: Readonly<SimulatorFaults> = Object.freeze({
   slowResponseMs: 0,
   slowPaths: [],
   corruptSignatureNext: 0,
+  businessErrors: [],
 });
 
 const MAX_DELAY_MS = 10 * 60 * 1000;
@@ -54,6 +97,21 @@ const delay: Check = (v) =>
 const copies: Check = (v) => Number.isSafeInteger(v) && (v as number) >= 1 && (v as number) <= 20;
 const paths: Check = (v) =>
   Array.isArray(v) && v.every((p) => (WECHAT_PATHS as readonly unknown[]).includes(p));
+const scripted: Check = (v) =>
+  Array.isArray(v) &&
+  v.length <= 1000 &&
+  v.every((entry: unknown) => {
+    if (entry === null || typeof entry !== 'object') return false;
+    const { path, errCode, ...rest } = entry as Record<string, unknown>;
+    if (Object.keys(rest).length > 0 || typeof path !== 'string' || typeof errCode !== 'string') {
+      return false;
+    }
+    const codes = (SCRIPTABLE_ERRORS as Record<string, Record<string, string>>)[path];
+    return codes !== undefined && Object.hasOwn(codes, errCode);
+  });
+const scriptedExpected = `a list of { path, errCode } with ${Object.entries(SCRIPTABLE_ERRORS)
+  .map(([path, codes]) => `${path}: ${Object.keys(codes).join('/')}`)
+  .join('; ')}`;
 
 const RULES: Record<keyof SimulatorFaults, { check: Check; expected: string }> = {
   dropNotifications: { check: count, expected: 'a non-negative integer' },
@@ -66,6 +124,7 @@ const RULES: Record<keyof SimulatorFaults, { check: Check; expected: string }> =
   slowResponseMs: { check: delay, expected: `an integer from 0 to ${MAX_DELAY_MS}` },
   slowPaths: { check: paths, expected: `a list of ${WECHAT_PATHS.join(', ')}` },
   corruptSignatureNext: { check: count, expected: 'a non-negative integer' },
+  businessErrors: { check: scripted, expected: scriptedExpected },
 };
 
 /** Checks a fault update from a test or the control endpoint; the error names each bad field. */
@@ -94,7 +153,7 @@ export class FaultInjector {
   constructor(private readonly random: () => number = Math.random) {}
 
   private static fresh(): SimulatorFaults {
-    return { ...NO_FAULTS, systemErrorPaths: [], slowPaths: [] };
+    return { ...NO_FAULTS, systemErrorPaths: [], slowPaths: [], businessErrors: [] };
   }
 
   current(): SimulatorFaults {
@@ -102,6 +161,7 @@ export class FaultInjector {
       ...this.faults,
       systemErrorPaths: [...this.faults.systemErrorPaths],
       slowPaths: [...this.faults.slowPaths],
+      businessErrors: this.faults.businessErrors.map((entry) => ({ ...entry })),
     };
   }
 
@@ -109,6 +169,12 @@ export class FaultInjector {
   set(update: unknown): SimulatorFaults {
     const valid = validateFaults(update);
     this.faults = { ...this.faults, ...valid };
+    if (valid.businessErrors) {
+      this.faults.businessErrors = valid.businessErrors.map(({ path, errCode }) => ({
+        path,
+        errCode,
+      }));
+    }
     return this.current();
   }
 
@@ -155,5 +221,14 @@ export class FaultInjector {
 
   takeCorruptSignature(): boolean {
     return this.fires('corruptSignatureNext', 0);
+  }
+
+  /** The first scripted failure for this path, removed from the script, as err_code and text. */
+  takeBusinessError(path: string): readonly [string, string] | undefined {
+    const index = this.faults.businessErrors.findIndex((entry) => entry.path === path);
+    if (index < 0) return undefined;
+    const [{ errCode }] = this.faults.businessErrors.splice(index, 1);
+    const codes = SCRIPTABLE_ERRORS[path as ScriptablePath] as Record<string, string>;
+    return [errCode, codes[errCode]];
   }
 }

@@ -52,3 +52,8 @@ export function deriveOpenid(appId: string, user: string): string {
   const digest = createHmac('sha256', OPENID_LABEL).update(`${appId}\n${user}`, 'utf8').digest();
   return `o${digest.toString('base64url').slice(0, 27)}`;
 }
+
+/** A coupon id: 10 random digits. */
+export function newCouponId(): string {
+  return randomDigits(10);
+}

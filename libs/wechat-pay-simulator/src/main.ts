@@ -1,26 +1,40 @@
+#!/usr/bin/env node
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CliUsageError, parseCli, usage } from './cli';
 import { startSimulator } from './simulator';
 
 /**
- * Standalone simulator: `npm run simulator`. Listens on SIMULATOR_HOST (default 127.0.0.1) and
- * SIMULATOR_PORT (default 3100) and prints the merchant it accepts. Those are test credentials
- * (TEST_MERCHANT unless WECHAT_* variables are set): printing them is the point of this script.
+ * The `wechat-pay-v2-simulator` command (and `npm run simulator` in this repository). It prints
+ * the merchant it accepts: test credentials (TEST_MERCHANT unless WECHAT_* variables are set), so
+ * printing them is the point.
  */
-function numberFromEnv(name: string): number | undefined {
-  const text = process.env[name];
-  if (text === undefined || text === '') return undefined;
-  const value = Number(text);
-  if (!Number.isFinite(value)) throw new Error(`${name} must be a number`);
-  return value;
+function version(): string {
+  // Beside the compiled file in the package, one folder up in the sources.
+  for (const candidate of [
+    join(__dirname, 'package.json'),
+    join(__dirname, '..', 'package.json'),
+  ]) {
+    if (!existsSync(candidate)) continue;
+    const pkg = JSON.parse(readFileSync(candidate, 'utf8')) as { name?: string; version?: string };
+    if (pkg.name === 'wechat-pay-v2-simulator' && pkg.version) return pkg.version;
+  }
+  return 'unknown';
 }
 
 async function main(): Promise<void> {
-  const sim = await startSimulator({
-    host: process.env.SIMULATOR_HOST || undefined,
-    port: numberFromEnv('SIMULATOR_PORT') ?? 3100,
-    timeScale: numberFromEnv('SIMULATOR_TIME_SCALE'),
-    closeOrderMinAgeMs: numberFromEnv('SIMULATOR_CLOSE_ORDER_MIN_AGE_MS'),
-  });
+  const cli = parseCli(process.argv.slice(2), process.env);
+  if (cli.command === 'help') {
+    process.stdout.write(usage());
+    return;
+  }
+  if (cli.command === 'version') {
+    process.stdout.write(`${version()}\n`);
+    return;
+  }
+  const sim = await startSimulator(cli.options);
   const m = sim.merchant;
+  const { retention } = sim;
   process.stdout.write(
     [
       `WeChat Pay v2 simulator listening on ${sim.baseUrl}`,
@@ -31,7 +45,11 @@ async function main(): Promise<void> {
       `  base URL for both api.mch.weixin.qq.com and api.weixin.qq.com: ${sim.baseUrl}`,
       `  dashboard (orders, notifications, faults): ${sim.baseUrl}/__simulator/`,
       `  cashier: ${sim.baseUrl}/__simulator/cashier?prepay_id=<prepay_id>&openid=<openid>`,
-      `  JSON controls under ${sim.baseUrl}/__simulator/ (login, request-payment, faults, orders, notifications, clock)`,
+      `  JSON controls under ${sim.baseUrl}/__simulator/ (login, request-payment, faults, orders, notifications, clock, stats)`,
+      `  realism: ${Object.entries(sim.realism)
+        .map(([name, on]) => `${name}=${on ? 'on' : 'off'}`)
+        .join(',')}`,
+      `  retention: closed orders ${retention.closedOrderMs} ms, paid orders ${retention.paidOrderMs} ms, at most ${retention.maxOrders} orders`,
       '',
     ].join('\n'),
   );
@@ -43,8 +61,11 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  process.stderr.write(
-    `simulator failed to start: ${err instanceof Error ? err.message : String(err)}\n`,
-  );
+  const message = err instanceof Error ? err.message : String(err);
+  if (err instanceof CliUsageError) {
+    process.stderr.write(`wechat-pay-v2-simulator: ${message}\nRun with --help for the options.\n`);
+    process.exit(2);
+  }
+  process.stderr.write(`simulator failed to start: ${message}\n`);
   process.exit(1);
 });

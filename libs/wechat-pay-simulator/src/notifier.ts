@@ -1,10 +1,13 @@
 import { request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { createNonce, sign, buildXml, parseXml } from 'nestjs-wechat-pay-v2/protocol';
+import { createNonce, sign, parseXml } from 'nestjs-wechat-pay-v2/protocol';
 import type { SimulatorClock } from './clock';
 import type { FaultInjector } from './faults';
+import { paymentAmountFields } from './pay-api';
+import type { SimulatorRealism } from './realism';
 import type { SimulatedOrder } from './store';
 import type { TimerRegistry } from './timers';
+import { renderXml, type WireFields, type WireLayout } from './wire';
 
 /**
  * Gaps between notification sends (§6.4): the published list of 15 intervals read as the waits
@@ -55,7 +58,16 @@ const MAX_REPLY_BYTES = 64 * 1024;
 export interface NotifierSettings {
   timeScale: number;
   replyTimeoutMs: number;
+  realism: Readonly<SimulatorRealism>;
   apiKeyFor(order: SimulatedOrder): string;
+}
+
+/** `total_fee` stays a bare integer in captured notifications even where the others are CDATA. */
+const BARE_IN_NOTIFICATIONS: ReadonlySet<string> = new Set(['total_fee']);
+
+interface AttemptEntry {
+  readonly order: SimulatedOrder;
+  readonly record: NotificationAttempt;
 }
 
 interface SendResult {
@@ -66,8 +78,10 @@ interface SendResult {
 
 /** Delivers payment notifications to each order's notify_url and retries them on the §6.4 schedule. */
 export class Notifier {
-  private readonly attempts: NotificationAttempt[] = [];
+  /** Every send, oldest first; entries of orders the store has forgotten are dropped on read. */
+  private attempts: AttemptEntry[] = [];
   private readonly inFlight = new Set<ClientRequest>();
+  private readonly layout: WireLayout;
   private stopped = false;
 
   constructor(
@@ -75,7 +89,13 @@ export class Notifier {
     private readonly faults: FaultInjector,
     private readonly timers: TimerRegistry,
     private readonly settings: NotifierSettings,
-  ) {}
+  ) {
+    this.layout = {
+      newlines: settings.realism.newlines,
+      cdataIntegers: settings.realism.cdataIntegers,
+      bare: BARE_IN_NOTIFICATIONS,
+    };
+  }
 
   /** Starts delivering the notification of an order that has just been paid. */
   start(order: SimulatedOrder): void {
@@ -84,7 +104,10 @@ export class Notifier {
   }
 
   records(): NotificationAttempt[] {
-    return this.attempts.map((a) => ({ ...a }));
+    if (this.attempts.some((entry) => !entry.order.retained)) {
+      this.attempts = this.attempts.filter((entry) => entry.order.retained);
+    }
+    return this.attempts.map((entry) => ({ ...entry.record }));
   }
 
   stop(): void {
@@ -93,33 +116,42 @@ export class Notifier {
     this.inFlight.clear();
   }
 
-  /** The signed XML of a payment notification; `sign_type` is carried only by HMAC-SHA256 orders. */
-  private buildBody(order: SimulatedOrder): string {
-    const fields: Record<string, string | number | undefined> = {
+  /**
+   * The signed XML of a payment notification, fields in name order as in captures. Under the
+   * faithful defaults it has no `sign_type` (the 64-hex sign tells HMAC-SHA256 apart), echoes the
+   * unifiedorder nonce, carries the extension fields and has one element per line.
+   */
+  buildBody(order: SimulatedOrder): string {
+    const realism = this.settings.realism;
+    const fields: WireFields = {
       return_code: 'SUCCESS',
       appid: order.appId,
       mch_id: order.mchId,
       device_info: order.deviceInfo || undefined,
-      nonce_str: createNonce(),
+      nonce_str: realism.echoOrderNonce ? order.requestNonce : createNonce(),
       result_code: 'SUCCESS',
       openid: order.openid,
       is_subscribe: 'N',
       trade_type: order.tradeType,
       bank_type: order.bankType,
-      total_fee: order.totalFee,
       fee_type: order.feeType,
-      cash_fee: order.cashFee,
+      ...paymentAmountFields(order, realism.extensionFields),
       transaction_id: order.transactionId,
       out_trade_no: order.outTradeNo,
       attach: order.attach || undefined,
       time_end: order.timeEnd,
-      sign_type: order.signType === 'HMAC-SHA256' ? 'HMAC-SHA256' : undefined,
+      sign_type:
+        realism.notifySignType && order.signType === 'HMAC-SHA256' ? 'HMAC-SHA256' : undefined,
     };
     fields.sign = sign(fields, this.settings.apiKeyFor(order), order.signType);
-    return buildXml(fields);
+    const ordered: WireFields = {};
+    for (const name of Object.keys(fields).sort()) ordered[name] = fields[name];
+    return renderXml(ordered, this.layout);
   }
 
   private async attempt(order: SimulatedOrder, attempt: number): Promise<void> {
+    // The store forgot the order (its count limit): nothing is left to deliver.
+    if (!order.retained) return;
     const startedAt = Date.now();
     const base = {
       outTradeNo: order.outTradeNo,
@@ -143,8 +175,8 @@ export class Notifier {
         ),
       );
     }
-    if (this.stopped) return;
-    this.attempts.push(...records);
+    if (this.stopped || !order.retained) return;
+    for (const record of records) this.attempts.push({ order, record });
     if (records.some((r) => r.outcome === 'delivered')) {
       order.notification = 'delivered';
       return;

@@ -12,13 +12,15 @@ import {
 import type { SimulatorClock } from './clock';
 import type { FaultInjector } from './faults';
 import type { MerchantRegistry, SimulatorMerchant } from './merchants';
+import type { SimulatorRealism } from './realism';
 import { sameOrderParameters } from './reentry';
 import type { SimulatedOrder, SimulatorStore } from './store';
+import { COMPACT, renderXml, type WireLayout } from './wire';
 
 export const PAY_PATHS = ['/pay/unifiedorder', '/pay/orderquery', '/pay/closeorder'] as const;
 export type PayPath = (typeof PAY_PATHS)[number];
 
-/** The `return_msg` of each envelope failure (return_code=FAIL, unsigned). */
+/** The `return_msg` of each envelope failure (return_code=FAIL, unsigned), as real answers word them. */
 export const RETURN_MSG = {
   notPost: '请使用post方法',
   emptyBody: 'post数据为空',
@@ -27,12 +29,22 @@ export const RETURN_MSG = {
   badXml: 'XML格式错误',
   missing: '缺少参数',
   badSignature: '签名错误',
-  unknownMchId: '商户号mch_id不存在',
-  notBound: 'appid和mch_id不匹配',
+  unknownMchId: '商户号mch_id或sub_mch_id不存在',
+  unknownAppId: 'appid不存在',
+  notBound: '商户号mch_id与appid不匹配',
+  badSpbillIp: 'invalid spbill_create_ip',
   jsapiOpenid: 'JSAPI支付必须传openid',
   productNotEnabled: '商户号该产品权限未开通，请前往商户平台>产品中心检查后重试',
   tooLong: (field: string) => `${field}参数长度有误`,
   badFormat: (field: string) => `${field}参数格式错误`,
+} as const;
+
+/** The simulator's earlier texts, used when the `capturedTexts` realism item is off. */
+export const PLAIN_RETURN_MSG = {
+  unknownMchId: '商户号mch_id不存在',
+  unknownAppId: 'appid和mch_id不匹配',
+  notBound: 'appid和mch_id不匹配',
+  badSpbillIp: 'spbill_create_ip参数格式错误',
 } as const;
 
 /** Business failures (result_code=FAIL, signed): err_code and err_code_des. */
@@ -41,10 +53,21 @@ export const BUSINESS_ERRORS = {
   paid: ['ORDERPAID', '该订单已支付'],
   closed: ['ORDERCLOSED', '订单已关闭'],
   notExist: ['ORDERNOTEXIST', '订单不存在'],
+  queryNotExist: ['ORDERNOTEXIST', '此交易订单号不存在'],
   systemError: ['SYSTEMERROR', '系统错误，请稍后重试'],
   badTotalFee: ['PARAM_ERROR', 'total_fee必须是大于0的整数，单位为分'],
   timeExpireTooShort: ['PARAM_ERROR', 'time_expire时间过短，刷卡至少1分钟，其他5分钟'],
 } as const satisfies Record<string, readonly [string, string]>;
+
+export type Texts = Record<keyof typeof PLAIN_RETURN_MSG, string> & {
+  queryNotExist: readonly [string, string];
+};
+
+export function textsFor(realism: SimulatorRealism): Texts {
+  return realism.capturedTexts
+    ? { ...RETURN_MSG, queryNotExist: BUSINESS_ERRORS.queryNotExist }
+    : { ...PLAIN_RETURN_MSG, queryNotExist: BUSINESS_ERRORS.notExist };
+}
 
 const TIME_EXPIRE_MIN_MS = 5 * 60 * 1000;
 
@@ -55,6 +78,8 @@ interface FieldRule {
   min?: number;
   required?: boolean;
   valid?: FieldCheck;
+  /** The return_msg when `valid` fails, if WeChat words it otherwise than `<field>参数格式错误`. */
+  invalid?: (texts: Texts) => string;
 }
 
 const pattern =
@@ -83,7 +108,12 @@ const RULES: Record<PayPath, Record<string, FieldRule>> = {
     out_trade_no: { max: 32, min: 6, required: true, valid: ORDER_NO },
     fee_type: { max: 16, valid: pattern(/^CNY$/) },
     total_fee: { max: 16, required: true },
-    spbill_create_ip: { max: 64, required: true, valid: (v) => isIP(v) !== 0 },
+    spbill_create_ip: {
+      max: 64,
+      required: true,
+      valid: (v) => isIP(v) !== 0,
+      invalid: (texts) => texts.badSpbillIp,
+    },
     time_start: { max: 14, valid: beijingTime },
     time_expire: { max: 14, valid: beijingTime },
     goods_tag: { max: 32 },
@@ -114,6 +144,7 @@ const length = (value: string) => [...value].length;
 export function envelopeProblem(
   path: PayPath,
   params: Readonly<Record<string, string>>,
+  texts: Texts,
 ): string | undefined {
   const rules = Object.entries(RULES[path]);
   const given = (name: string) => (params[name] ?? '') !== '';
@@ -124,7 +155,9 @@ export function envelopeProblem(
     if (chars > rule.max || chars < (rule.min ?? 0)) return RETURN_MSG.tooLong(name);
   }
   for (const [name, rule] of rules) {
-    if (given(name) && rule.valid && !rule.valid(params[name])) return RETURN_MSG.badFormat(name);
+    if (given(name) && rule.valid && !rule.valid(params[name])) {
+      return rule.invalid ? rule.invalid(texts) : RETURN_MSG.badFormat(name);
+    }
   }
   if (path === '/pay/orderquery' && !given('transaction_id') && !given('out_trade_no')) {
     return RETURN_MSG.missing;
@@ -135,6 +168,7 @@ export function envelopeProblem(
 export interface PayApiSettings {
   closeOrderMinAgeMs: number;
   maxBodyBytes: number;
+  realism: Readonly<SimulatorRealism>;
 }
 
 interface CallContext {
@@ -147,13 +181,20 @@ type Fields = Record<string, string | number | undefined>;
 
 /** The three WeChat Pay XML APIs: envelope checks, then the business rules of each. */
 export class PayApi {
+  private readonly texts: Texts;
+  /** orderquery answers are laid out like captured ones: one element per line. */
+  private readonly queryLayout: WireLayout;
+
   constructor(
     private readonly merchants: MerchantRegistry,
     private readonly store: SimulatorStore,
     private readonly clock: SimulatorClock,
     private readonly faults: FaultInjector,
     private readonly settings: PayApiSettings,
-  ) {}
+  ) {
+    this.texts = textsFor(settings.realism);
+    this.queryLayout = { newlines: settings.realism.newlines, cdataIntegers: false };
+  }
 
   static fail(returnMsg: string): string {
     return buildXml({ return_code: 'FAIL', return_msg: returnMsg });
@@ -170,14 +211,14 @@ export class PayApi {
       if (reason === 'TOO_LARGE') return PayApi.fail(RETURN_MSG.tooLarge);
       return PayApi.fail(RETURN_MSG.badXml);
     }
-    const problem = envelopeProblem(path, params);
+    const problem = envelopeProblem(path, params, this.texts);
     if (problem) return PayApi.fail(problem);
 
     const merchant = this.merchants.bound(params.appid, params.mch_id);
     if (!merchant) {
-      return PayApi.fail(
-        this.merchants.hasMchId(params.mch_id) ? RETURN_MSG.notBound : RETURN_MSG.unknownMchId,
-      );
+      if (!this.merchants.hasMchId(params.mch_id)) return PayApi.fail(this.texts.unknownMchId);
+      if (!this.merchants.byAppId(params.appid)) return PayApi.fail(this.texts.unknownAppId);
+      return PayApi.fail(this.texts.notBound);
     }
     const signType: SignType = params.sign_type === 'HMAC-SHA256' ? 'HMAC-SHA256' : 'MD5';
     if (!verify(params, merchant.apiKey, { fallback: 'MD5', expected: signType })) {
@@ -190,6 +231,8 @@ export class PayApi {
     }
     if (this.faults.takeSystemError(path))
       return this.businessFailure(ctx, BUSINESS_ERRORS.systemError);
+    const scripted = this.faults.takeBusinessError(path);
+    if (scripted) return this.businessFailure(ctx, scripted);
 
     switch (path) {
       case '/pay/unifiedorder':
@@ -210,6 +253,7 @@ export class PayApi {
         return this.businessFailure(ctx, BUSINESS_ERRORS.duplicate);
       }
       existing.signType = ctx.signType;
+      existing.requestNonce = params.nonce_str;
       const prepay = this.store.livePrepay(existing);
       return this.success(ctx, { trade_type: existing.tradeType, prepay_id: prepay.id });
     }
@@ -240,6 +284,7 @@ export class PayApi {
       feeType: params.fee_type || 'CNY',
       notifyUrl: params.notify_url,
       signType: ctx.signType,
+      requestNonce: params.nonce_str,
       expiresAt,
     });
     return this.success(ctx, { trade_type: order.tradeType, prepay_id: order.prepay.id });
@@ -250,8 +295,12 @@ export class PayApi {
     const order = params.transaction_id
       ? this.store.findByTransactionId(mchId, params.transaction_id)
       : this.store.findOrder(mchId, params.out_trade_no);
-    if (!order) return this.businessFailure(ctx, BUSINESS_ERRORS.notExist);
-    return this.success(ctx, queryFields(order));
+    if (!order) return this.businessFailure(ctx, this.texts.queryNotExist);
+    return this.success(
+      ctx,
+      queryFields(order, this.settings.realism.extensionFields),
+      this.queryLayout,
+    );
   }
 
   private closeOrder(ctx: CallContext, params: Record<string, string>): string {
@@ -273,8 +322,8 @@ export class PayApi {
     return this.success(ctx, { result_msg: 'OK' });
   }
 
-  private success(ctx: CallContext, fields: Fields): string {
-    return this.signed(ctx, { result_code: 'SUCCESS', ...fields });
+  private success(ctx: CallContext, fields: Fields, layout = COMPACT): string {
+    return this.signed(ctx, { result_code: 'SUCCESS', ...fields }, layout);
   }
 
   private businessFailure(
@@ -285,7 +334,7 @@ export class PayApi {
   }
 
   /** Signs with the request's algorithm and a fresh nonce, as the real server does. */
-  private signed(ctx: CallContext, fields: Fields): string {
+  private signed(ctx: CallContext, fields: Fields, layout = COMPACT): string {
     const out: Fields = {
       return_code: 'SUCCESS',
       return_msg: 'OK',
@@ -299,7 +348,7 @@ export class PayApi {
     if (this.faults.takeCorruptSignature()) {
       signature = (signature[0] === 'A' ? 'B' : 'A') + signature.slice(1);
     }
-    return buildXml({ ...out, sign: signature });
+    return renderXml({ ...out, sign: signature }, layout);
   }
 }
 
@@ -310,8 +359,28 @@ const TRADE_STATE_DESC: Record<SimulatedOrder['state'], string> = {
   PAYERROR: '支付失败，请重新下单支付',
 };
 
+/**
+ * The amount fields of a paid order. A coupon pays part of `total_fee` and the user the rest
+ * (`cash_fee`); a coupon that is not pre-funded (NO_CASH) also lowers `settlement_total_fee`.
+ */
+export function paymentAmountFields(order: SimulatedOrder, extensionFields: boolean): Fields {
+  const fields: Fields = { total_fee: order.totalFee, cash_fee: order.cashFee };
+  if (!extensionFields) return fields;
+  fields.cash_fee_type = order.feeType;
+  const coupon = order.coupon;
+  if (coupon) {
+    fields.coupon_fee = coupon.fee;
+    fields.coupon_count = 1;
+    fields.coupon_type_0 = coupon.type;
+    fields.coupon_id_0 = coupon.id;
+    fields.coupon_fee_0 = coupon.fee;
+    if (coupon.type === 'NO_CASH') fields.settlement_total_fee = order.totalFee - coupon.fee;
+  }
+  return fields;
+}
+
 /** orderquery's fields for each state: payer and payment fields only once paid (§7). */
-export function queryFields(order: SimulatedOrder): Fields {
+export function queryFields(order: SimulatedOrder, extensionFields: boolean): Fields {
   const common: Fields = {
     out_trade_no: order.outTradeNo,
     trade_state: order.state,
@@ -326,7 +395,7 @@ export function queryFields(order: SimulatedOrder): Fields {
     trade_type: order.tradeType,
     bank_type: order.bankType,
     fee_type: order.feeType,
-    cash_fee: order.cashFee,
+    ...paymentAmountFields(order, extensionFields),
     cash_fee_type: order.feeType,
     transaction_id: order.transactionId,
     attach: order.attach,

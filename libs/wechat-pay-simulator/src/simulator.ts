@@ -10,11 +10,24 @@ import { MerchantRegistry, merchantFromEnv, type SimulatorMerchant } from './mer
 import { NOTIFY_REPLY_TIMEOUT_MS, Notifier } from './notifier';
 import { servePage } from './pages/pages';
 import { PAY_PATHS, PayApi, RETURN_MSG, type PayPath } from './pay-api';
-import { SimulatorStore } from './store';
+import { resolveRealism, type CompatLevel, type SimulatorRealism } from './realism';
+import { SimulatorStore, type RetentionLimits } from './store';
 import { TimerRegistry } from './timers';
 
 const MINUTE = 60 * 1000;
 const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
+
+/**
+ * What the simulator keeps by default. Paid orders stay a week, so orderquery, refunds and the
+ * daily bills of the last days find them; unpaid orders a day after they closed. 50,000 orders
+ * at most (about 100 MiB with notifications; see the README).
+ */
+export const RETENTION_DEFAULTS: Readonly<RetentionLimits> = Object.freeze({
+  closedOrderMs: DAY,
+  paidOrderMs: 7 * DAY,
+  maxOrders: 50_000,
+});
 
 /** The simulator's defaults; each can be overridden through SimulatorOptions. */
 export const SIMULATOR_DEFAULTS = Object.freeze({
@@ -50,6 +63,12 @@ export interface SimulatorOptions {
   random?: () => number;
   /** Faults active from the start. */
   faults?: Partial<SimulatorFaults>;
+  /** How close the wire format is to captured traffic: `faithful` (default) or `plain`. */
+  compat?: CompatLevel;
+  /** Single realism items on top of `compat`, e.g. `{ notifySignType: true }`. */
+  realism?: Partial<SimulatorRealism>;
+  /** How long and how many finished orders are kept in memory; defaults in RETENTION_DEFAULTS. */
+  retention?: Partial<RetentionLimits>;
 }
 
 export interface RunningSimulator {
@@ -60,6 +79,10 @@ export interface RunningSimulator {
   readonly merchant: Readonly<SimulatorMerchant>;
   readonly merchants: ReadonlyArray<Readonly<SimulatorMerchant>>;
   readonly controls: SimulatorControls;
+  /** The realism items in force (compat level plus overrides). */
+  readonly realism: Readonly<SimulatorRealism>;
+  /** The retention limits in force. */
+  readonly retention: Readonly<RetentionLimits>;
   /** Closes every socket and clears every timer; safe to call twice. */
   stop(): Promise<void>;
 }
@@ -103,6 +126,9 @@ const writeXml = (res: ServerResponse, xml: string) =>
   write(res, 200, 'text/xml; charset=utf-8', xml);
 const writeJson = (res: ServerResponse, status: number, value: unknown) =>
   write(res, status, 'application/json; charset=utf-8', JSON.stringify(value));
+/** Outside the control surface errors are plain HTTP ones, as from the real hosts: never JSON. */
+const writePlain = (res: ServerResponse, status: number, text: string) =>
+  write(res, status, 'text/plain; charset=utf-8', text);
 
 function positive(
   name: string,
@@ -119,8 +145,30 @@ function positive(
   return v;
 }
 
+/** A retention limit: a positive number of milliseconds or orders, or Infinity for no limit. */
+function limit(name: string, value: number | undefined, fallback: number, integer = false): number {
+  const v = value ?? fallback;
+  const valid = v === Number.POSITIVE_INFINITY || (Number.isFinite(v) && v > 0);
+  if (!valid || (integer && Number.isFinite(v) && !Number.isSafeInteger(v))) {
+    throw new RangeError(
+      `simulator option retention.${name} must be a positive ${integer ? 'integer' : 'number'} or Infinity`,
+    );
+  }
+  return v;
+}
+
+function retentionOf(input: Partial<RetentionLimits> = {}): Readonly<RetentionLimits> {
+  return Object.freeze({
+    closedOrderMs: limit('closedOrderMs', input.closedOrderMs, RETENTION_DEFAULTS.closedOrderMs),
+    paidOrderMs: limit('paidOrderMs', input.paidOrderMs, RETENTION_DEFAULTS.paidOrderMs),
+    maxOrders: limit('maxOrders', input.maxOrders, RETENTION_DEFAULTS.maxOrders, true),
+  });
+}
+
 /** Starts a simulator and resolves once it is listening. */
 export async function startSimulator(options: SimulatorOptions = {}): Promise<RunningSimulator> {
+  const realism = resolveRealism(options.compat, options.realism);
+  const retention = retentionOf(options.retention);
   const merchants = new MerchantRegistry(options.merchants ?? [merchantFromEnv(process.env)]);
   const timeScale = positive('timeScale', options.timeScale, SIMULATOR_DEFAULTS.timeScale, false);
   const maxBodyBytes = positive(
@@ -149,10 +197,12 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
       SIMULATOR_DEFAULTS.defaultOrderExpiryMs,
       false,
     ),
+    retention,
   });
   const notifier = new Notifier(clock, faults, timers, {
     timeScale,
     replyTimeoutMs,
+    realism,
     apiKeyFor: (order) => merchants.bound(order.appId, order.mchId)?.apiKey ?? '',
   });
   const payApi = new PayApi(merchants, store, clock, faults, {
@@ -162,9 +212,10 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
       SIMULATOR_DEFAULTS.closeOrderMinAgeMs,
     ),
     maxBodyBytes,
+    realism,
   });
   const loginApi = new LoginApi(merchants, store);
-  const controls = new SimulatorControls(merchants, store, clock, faults, notifier);
+  const controls = new SimulatorControls(merchants, store, clock, faults, notifier, realism);
 
   /** The slow fault holds the answer after the call took effect, like a reply lost to a client timeout. */
   const holdAnswer = async (path: string) => {
@@ -201,11 +252,15 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
       await holdAnswer(path);
       return writeJson(res, 200, answer);
     }
-    writeJson(res, 404, { error: 'not a WeChat path this simulator serves' });
+    writePlain(res, 404, '404 Not Found');
   };
 
   const server: Server = createServer((req, res) => {
-    route(req, res).catch(() => writeJson(res, 500, { error: 'simulator internal error' }));
+    route(req, res).catch(() => {
+      const control = (req.url ?? '').startsWith(CONTROL_PREFIX);
+      if (control) writeJson(res, 500, { error: 'simulator internal error' });
+      else writePlain(res, 500, '500 Internal Server Error');
+    });
   });
 
   await new Promise<void>((resolve, reject) => {
@@ -235,6 +290,8 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
     merchant: merchants.primary,
     merchants: merchants.all,
     controls,
+    realism,
+    retention,
     stop,
   };
 }

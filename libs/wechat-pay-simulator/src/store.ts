@@ -6,6 +6,14 @@ export type SimulatedTradeState = 'NOTPAY' | 'SUCCESS' | 'CLOSED' | 'PAYERROR';
 
 export type NotificationStatus = 'none' | 'pending' | 'delivered' | 'abandoned';
 
+/** A coupon used on a payment: it pays `fee` fen of the order, the user pays the rest in cash. */
+export interface CouponUse {
+  readonly fee: number;
+  /** `CASH` (a pre-funded coupon) or `NO_CASH` (not pre-funded: lowers settlement_total_fee too). */
+  readonly type: 'CASH' | 'NO_CASH';
+  readonly id: string;
+}
+
 export interface PrepayRecord {
   readonly id: string;
   readonly createdAt: number;
@@ -31,20 +39,28 @@ export interface SimulatedOrder {
   readonly expiresAt: number;
   /** The algorithm of the latest unifiedorder: paySign and the notification use it. */
   signType: SignType;
+  /** The `nonce_str` of the latest unifiedorder: the notification echoes it. */
+  requestNonce: string;
   state: SimulatedTradeState;
   prepay: PrepayRecord;
   closedAt?: number;
   closedBy?: 'closeorder' | 'expiry';
   transactionId?: string;
+  paidAt?: number;
   timeEnd?: string;
   bankType?: string;
   cashFee?: number;
+  coupon?: CouponUse;
   notification: NotificationStatus;
+  /** Every prepay id minted for the order, so forgetting the order forgets them all. */
+  readonly prepayIds: string[];
+  /** False once the store has forgotten the order: pending work for it stops. */
+  retained: boolean;
 }
 
 export type NewOrder = Omit<
   SimulatedOrder,
-  'state' | 'prepay' | 'notification' | 'createdAt' | 'expiresAt'
+  'state' | 'prepay' | 'notification' | 'createdAt' | 'expiresAt' | 'prepayIds' | 'retained'
 > & { expiresAt?: number };
 
 interface LoginCodeRecord {
@@ -56,23 +72,108 @@ interface LoginCodeRecord {
 
 export type RedeemResult = { ok: true; openid: string } | { ok: false; reason: 'invalid' | 'used' };
 
+/** How long and how many finished orders the simulator keeps; see RETENTION_DEFAULTS. */
+export interface RetentionLimits {
+  /** An order that closed unpaid (closeorder or expiry) is forgotten this long after it closed. */
+  closedOrderMs: number;
+  /**
+   * A paid order is forgotten this long after it was paid, and never while its notification is
+   * still being delivered.
+   */
+  paidOrderMs: number;
+  /**
+   * At most this many orders in memory. Past it the oldest finished orders go first, then the
+   * oldest of all (a flood of orders that never finish must not exhaust memory either).
+   */
+  maxOrders: number;
+}
+
 export interface StoreSettings {
   prepayLifeMs: number;
   defaultOrderExpiryMs: number;
   loginCodeLifeMs: number;
+  retention: RetentionLimits;
 }
 
-/** Orders, prepay ids and login codes, in memory. Expiry is applied lazily on every read. */
+/** Age limits are checked at most this often (simulator clock), when orders are created. */
+const SWEEP_INTERVAL_MS = 1000;
+
+/**
+ * Orders, prepay ids, transactions and login codes, in memory. Expiry is applied lazily on every
+ * read; finished orders are forgotten after the retention limits, together with everything that
+ * points at them, so the simulator can run for days.
+ */
 export class SimulatorStore {
   private readonly orders = new Map<string, SimulatedOrder>();
   private readonly prepays = new Map<string, { order: SimulatedOrder; prepay: PrepayRecord }>();
   private readonly transactions = new Map<string, SimulatedOrder>();
   private readonly codes = new Map<string, LoginCodeRecord>();
+  private lastSweepAt = Number.NEGATIVE_INFINITY;
+  private evicted = 0;
 
   constructor(
     private readonly clock: SimulatorClock,
     private readonly settings: StoreSettings,
   ) {}
+
+  /** How many orders are held, and how many have been forgotten since the start. */
+  stats(): { orders: number; evictedOrders: number; prepayIds: number; loginCodes: number } {
+    return {
+      orders: this.orders.size,
+      evictedOrders: this.evicted,
+      prepayIds: this.prepays.size,
+      loginCodes: this.codes.size,
+    };
+  }
+
+  /** True when the order has ended and the age limit of its end has passed. */
+  private expiredByAge(order: SimulatedOrder, now: number): boolean {
+    const { closedOrderMs, paidOrderMs } = this.settings.retention;
+    if (order.state === 'CLOSED') return now - (order.closedAt as number) >= closedOrderMs;
+    return this.isFinished(order) && now - (order.paidAt as number) >= paidOrderMs;
+  }
+
+  /** Closed, or paid with nothing left to deliver. */
+  private isFinished(order: SimulatedOrder): boolean {
+    if (order.state === 'CLOSED') return true;
+    return order.state === 'SUCCESS' && order.notification !== 'pending';
+  }
+
+  private forget(order: SimulatedOrder): void {
+    this.orders.delete(SimulatorStore.key(order.mchId, order.outTradeNo));
+    for (const id of order.prepayIds) this.prepays.delete(id);
+    if (order.transactionId !== undefined) this.transactions.delete(order.transactionId);
+    order.retained = false;
+    this.evicted += 1;
+  }
+
+  /** Forgets orders past their age limit and login codes past their life. O(orders). */
+  sweep(): void {
+    const now = this.clock.now();
+    this.lastSweepAt = now;
+    for (const order of this.orders.values()) {
+      if (this.expiredByAge(this.settle(order), now)) this.forget(order);
+    }
+    this.pruneLoginCodes(now);
+  }
+
+  /**
+   * Keeps the count under maxOrders before one more order is added. It frees a hundredth of the
+   * limit at a time, so an order store at its limit does not scan every order on every create.
+   */
+  private makeRoom(): void {
+    const { maxOrders } = this.settings.retention;
+    if (this.orders.size < maxOrders) return;
+    const target = maxOrders - Math.max(1, Math.ceil(maxOrders / 100));
+    for (const order of this.orders.values()) {
+      if (this.orders.size <= target) return;
+      if (this.isFinished(this.settle(order))) this.forget(order);
+    }
+    for (const order of this.orders.values()) {
+      if (this.orders.size <= target) return;
+      this.forget(order);
+    }
+  }
 
   private static key(mchId: string, outTradeNo: string): string {
     return `${mchId}\n${outTradeNo}`;
@@ -118,16 +219,21 @@ export class SimulatorStore {
 
   createOrder(input: NewOrder): SimulatedOrder {
     const now = this.clock.now();
+    if (now - this.lastSweepAt >= SWEEP_INTERVAL_MS) this.sweep();
+    this.makeRoom();
+    const prepay = this.mintPrepay(now);
     const order: SimulatedOrder = {
       ...input,
       createdAt: now,
       expiresAt: input.expiresAt ?? now + this.settings.defaultOrderExpiryMs,
       state: 'NOTPAY',
-      prepay: this.mintPrepay(now),
+      prepay,
+      prepayIds: [prepay.id],
       notification: 'none',
+      retained: true,
     };
     this.orders.set(SimulatorStore.key(order.mchId, order.outTradeNo), order);
-    this.prepays.set(order.prepay.id, { order, prepay: order.prepay });
+    this.prepays.set(prepay.id, { order, prepay });
     return order;
   }
 
@@ -136,6 +242,7 @@ export class SimulatorStore {
     const now = this.clock.now();
     if (now < order.prepay.expiresAt) return order.prepay;
     order.prepay = this.mintPrepay(now);
+    order.prepayIds.push(order.prepay.id);
     this.prepays.set(order.prepay.id, { order, prepay: order.prepay });
     return order.prepay;
   }
@@ -153,11 +260,17 @@ export class SimulatorStore {
     this.transactions.set(transactionId, order);
   }
 
+  /** Codes are kept in the order they were issued, so the expired ones are at the front. */
+  private pruneLoginCodes(now: number): void {
+    for (const [code, record] of this.codes) {
+      if (now < record.createdAt + this.settings.loginCodeLifeMs) return;
+      this.codes.delete(code);
+    }
+  }
+
   issueLoginCode(appId: string, openid: string): string {
     const now = this.clock.now();
-    for (const [code, record] of this.codes) {
-      if (now >= record.createdAt + this.settings.loginCodeLifeMs) this.codes.delete(code);
-    }
+    this.pruneLoginCodes(now);
     const code = newLoginCode();
     this.codes.set(code, { appId, openid, createdAt: now, used: false });
     return code;
@@ -199,6 +312,7 @@ export interface SimulatedOrderView {
   timeEnd?: string;
   bankType?: string;
   cashFee?: number;
+  coupon?: CouponUse;
   notification: NotificationStatus;
 }
 
@@ -231,6 +345,7 @@ export function orderView(order: SimulatedOrder): SimulatedOrderView {
       bankType: order.bankType,
       cashFee: order.cashFee,
     }),
+    ...(order.coupon !== undefined && { coupon: { ...order.coupon } }),
     notification: order.notification,
   };
 }

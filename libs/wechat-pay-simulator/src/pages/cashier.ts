@@ -131,7 +131,8 @@ export function renderCashier(checkout: CashierCheckout, openid: string): string
     ['AppID', order.appId],
     ['Payer openid', openid],
     ['State', order.tradeState, 'state'],
-    ['Pay before', `${beijingTime(checkout.prepayExpiresAt)} (Beijing time)`],
+    // The order's own deadline (its time_expire): the prepay id's 2 hours are an internal detail.
+    ['Pay before', `${beijingTime(order.expiresAt)} (Beijing time)`, 'pay-before'],
   ];
   const controls = problem
     ? ''

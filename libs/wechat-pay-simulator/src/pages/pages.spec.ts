@@ -1,8 +1,15 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createNonce, sign, buildXml, parseXml } from 'nestjs-wechat-pay-v2/protocol';
+import {
+  createNonce,
+  sign,
+  buildXml,
+  parseXml,
+  formatBeijingTime,
+} from 'nestjs-wechat-pay-v2/protocol';
 import { startSimulator, type RunningSimulator } from '../simulator';
 import { CANCELLED_MESSAGE, PAID_MESSAGE, PROBLEM_MESSAGES } from './cashier';
+import { beijingTime } from './html';
 
 const PAYER = 'oPagesPayer0000000000000001';
 const HOUR = 60 * 60 * 1000;
@@ -38,6 +45,7 @@ describe('simulator pages', () => {
   async function placeOrder(
     body: string,
     totalFee: number,
+    extra: Record<string, string> = {},
   ): Promise<{ outTradeNo: string; prepayId: string }> {
     sequence += 1;
     const outTradeNo = `PAGES${Date.now()}${sequence}`;
@@ -53,6 +61,7 @@ describe('simulator pages', () => {
       notify_url: notifyUrl,
       trade_type: 'JSAPI',
       openid: PAYER,
+      ...extra,
     };
     const res = await fetch(`${sim.baseUrl}/pay/unifiedorder`, {
       method: 'POST',
@@ -104,6 +113,28 @@ describe('simulator pages', () => {
       );
     });
 
+    it('takes a coupon with Pay, so the user pays the rest in cash', async () => {
+      const { outTradeNo, prepayId } = await placeOrder('券', 800);
+      const answer = await decide({
+        prepay_id: prepayId,
+        openid: PAYER,
+        outcome: 'pay',
+        coupon: { fee: 200 },
+      });
+      expect(answer.body).toMatchObject({ state: 'paid' });
+      expect(sim.controls.order(outTradeNo)).toMatchObject({ cashFee: 600, coupon: { fee: 200 } });
+      const refused = await decide({
+        prepay_id: (await placeOrder('券', 100)).prepayId,
+        openid: PAYER,
+        outcome: 'pay',
+        coupon: { fee: 'lots' },
+      });
+      expect(refused).toMatchObject({
+        status: 400,
+        body: { error: expect.stringContaining('coupon.fee') },
+      });
+    });
+
     it('leaves the order unpaid when the user taps Cancel', async () => {
       const { outTradeNo, prepayId } = await placeOrder('Tea', 800);
       const answer = await decide({ prepay_id: prepayId, openid: PAYER, outcome: 'cancel' });
@@ -137,6 +168,21 @@ describe('simulator pages', () => {
       expect(again.body).toMatchObject({ state: 'refused', problem: 'paid' });
       expect(await (await get(cashierPath(prepayId))).text()).toContain(PROBLEM_MESSAGES.paid);
       expect(sim.controls.notifications().filter((a) => a.attempt === 1)).toHaveLength(1);
+    });
+
+    it("shows the order's own expiry, not the prepay_id's 2 hours", async () => {
+      const expiresAt = new Date(sim.controls.now().getTime() + 15 * 60 * 1000);
+      expiresAt.setUTCSeconds(0, 0);
+      const { outTradeNo, prepayId } = await placeOrder('短单', 100, {
+        time_expire: formatBeijingTime(expiresAt),
+      });
+      const order = sim.controls.order(outTradeNo);
+      expect(order?.expiresAt).toBe(expiresAt.toISOString());
+      const html = await (await get(cashierPath(prepayId))).text();
+      expect(html).toContain(
+        `<dd class="mono" id="pay-before">${beijingTime(expiresAt.toISOString())} (Beijing time)</dd>`,
+      );
+      expect(html).not.toContain(beijingTime(order?.prepayExpiresAt as string));
     });
 
     it('says the prepay_id has expired once its 2 hours are over', async () => {

@@ -1,5 +1,9 @@
 import { CONTROL_PREFIX, parseJson } from '../control-api';
-import { SimulatorControlError, type SimulatorControls } from '../controls';
+import {
+  SimulatorControlError,
+  type CashierPaymentInput,
+  type SimulatorControls,
+} from '../controls';
 import { cashierReply, PROBLEM_MESSAGES, renderCashier, renderCashierError } from './cashier';
 import { DASHBOARD_LIVE_PATH, renderDashboard, renderDashboardLive } from './dashboard';
 import { layout } from './html';
@@ -66,6 +70,9 @@ export function servePage(
         prepayId: input.prepay_id as string,
         openid: input.openid as string,
         outcome: input.outcome as 'pay' | 'cancel',
+        ...(input.coupon !== undefined && {
+          coupon: input.coupon as CashierPaymentInput['coupon'],
+        }),
       });
       return json(200, cashierReply(answer));
     } catch (err) {
