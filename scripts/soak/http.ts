@@ -29,13 +29,11 @@ export const UPSTREAM_HEADER = 'x-soak-upstream';
 export const BALANCER_HEADER = 'x-soak-balancer';
 
 function errorCode(error: unknown): string {
-  if (error instanceof Error) {
-    if (error.name === 'TimeoutError' || error.name === 'AbortError') return 'timeout';
-    const cause = (error as Error & { cause?: { code?: string } }).cause;
-    if (cause?.code) return cause.code;
-    return error.message;
-  }
-  return String(error);
+  // Duck-typed: fetch's abort reason is a DOMException, not always an instance of this realm's Error.
+  const e = error as { name?: unknown; message?: unknown; cause?: { code?: unknown } } | null;
+  if (e?.name === 'TimeoutError' || e?.name === 'AbortError') return 'timeout';
+  if (typeof e?.cause?.code === 'string') return e.cause.code;
+  return typeof e?.message === 'string' ? e.message : String(error);
 }
 
 export async function call<T = unknown>(
