@@ -130,6 +130,7 @@ export interface SoakReport {
   notifications: {
     sends: number;
     byOutcome: Record<string, number>;
+    byReply: Record<string, number>;
     storedByOutcome: Record<string, number>;
     reviews: Record<string, number>;
   };
@@ -269,7 +270,11 @@ export function audit(facts: RunFacts): SoakReport {
     incomplete.push('no order was paid: the money checks had nothing to check');
 
   const all = windows(facts);
-  const errors500 = facts.tally.serverErrors.filter((e) => e.status === 500);
+  // The notify route is called by WeChat, not by the users: its 500s are in the simulator's log.
+  const notify500 = facts.simulatorNotifications
+    .filter((n) => n.status === 500)
+    .map((n) => ({ at: Date.parse(n.sentAt), route: 'POST /wechat-pay/notify (from WeChat)' }));
+  const errors500 = [...facts.tally.serverErrors.filter((e) => e.status === 500), ...notify500];
   const probes = facts.probes;
   const probes503 = probes.filter((p) => p.outcome === '503');
 
@@ -434,6 +439,15 @@ export function audit(facts: RunFacts): SoakReport {
     notifications: {
       sends: facts.simulatorNotifications.length,
       byOutcome: tally(facts.simulatorNotifications.map((n) => n.outcome)),
+      byReply: tally(
+        facts.simulatorNotifications
+          .filter((n) => n.outcome !== 'dropped')
+          .map((n) =>
+            n.status !== undefined
+              ? `HTTP ${n.status}`
+              : (n.error ?? 'no reply').replace(/\s*\d+\.\d+\.\d+\.\d+:\d+/, ''),
+          ),
+      ),
       storedByOutcome: snapshot.notificationOutcomes,
       reviews: snapshot.reviews,
     },

@@ -189,7 +189,7 @@ class Soak {
           ...o.appEnv,
         },
         join(this.runDir, `${name}.log`),
-        /pass: claimed|\bERROR\b/,
+        /pass: claimed| ERROR \[/,
       );
       const instance: Instance = { name, port, url: `http://127.0.0.1:${port}`, process: child };
       child.onUnexpectedExit = (record) => {
@@ -272,6 +272,7 @@ class Soak {
     const loadEndedAt = Date.now();
     if (o.copies > 0 && !copies)
       this.incomplete.push('no payment came to copy a notification from');
+    clearInterval(ticker);
     progress(
       `load over after ${Math.round((loadEndedAt - startedAt) / 1000)} s; waiting for payments to settle`,
     );
@@ -288,10 +289,12 @@ class Soak {
         progress(
           `waiting ${Math.round((until - Date.now()) / 1000)} s for the first orders to expire`,
         );
-        while (Date.now() < until) await sleep(Math.min(15_000, until - Date.now()));
+        while (Date.now() < until) {
+          await sleep(Math.min(60_000, until - Date.now()));
+          this.tick(startedAt, prober);
+        }
       }
     }
-    clearInterval(ticker);
     await prober.stop();
 
     const auditedAt = Date.now();
@@ -334,7 +337,7 @@ class Soak {
       errorLogLines: Object.fromEntries(
         this.instances.map((i) => [
           i.name,
-          i.process.watched.filter((l) => /\bERROR\b/.test(l)).length,
+          i.process.watched.filter((l) => / ERROR \[/.test(l)).length,
         ]),
       ),
       network,

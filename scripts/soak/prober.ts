@@ -40,11 +40,18 @@ export class HealthProber {
     const answer = await call<Record<string, unknown>>(`${instance.url}/health`, {
       timeoutMs: 5000,
     });
-    const field = (name: string) => {
-      const value = answer.body?.[name];
-      if (typeof value === 'string') return value;
-      const status = (value as { status?: unknown } | undefined)?.status;
-      return typeof status === 'string' ? status : undefined;
+    // Plain `{ database: 'up' }` or nested the way @nestjs/terminus reports (`details.database.status`).
+    const field = (name: string): string | undefined => {
+      const body = answer.body ?? {};
+      for (const value of [
+        body[name],
+        (body.details as Record<string, unknown> | undefined)?.[name],
+      ]) {
+        if (typeof value === 'string') return value;
+        const status = (value as { status?: unknown } | undefined)?.status;
+        if (typeof status === 'string') return status;
+      }
+      return undefined;
     };
     this.results.push({
       at: answer.at,

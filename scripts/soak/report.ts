@@ -118,6 +118,7 @@ export function formatReport(report: SoakReport): string {
         'simulator sends',
         `${report.notifications.sends} (${dict(report.notifications.byOutcome)})`,
       ],
+      ['  answers WeChat got', dict(report.notifications.byReply)],
       ['stored by the shop', dict(report.notifications.storedByOutcome)],
       ['payment reviews', dict(report.notifications.reviews)],
       ['cancels requested', report.cancels.requested],
