@@ -74,7 +74,15 @@ export interface SoakReport {
     paidWithoutFulfilment: number;
     fulfilledButNotPaid: number;
     stuck: number | null;
-    stuckOrders: string[];
+    /** Why each is still open: the reconciler's next check and last error. */
+    stuckOrders: {
+      orderNo: string;
+      pastExpiryS: number;
+      nextCheckInS: number | null;
+      checkAttempts: number;
+      cancelRequested: boolean;
+      lastError: string | null;
+    }[];
     expiredByAudit: number;
     unpaidPastExpiry: number;
     wechatOrdersUnknownHere: number;
@@ -88,6 +96,8 @@ export interface SoakReport {
     status500: number;
     status500ByRoute: Record<string, number>;
     status500ByWindow: Record<string, number>;
+    /** Every 500 (the first 100): seconds into the run, route, instance. */
+    status500At: { atS: number; route: string; instance?: string }[];
     byRoute: Record<string, Record<string, number>>;
   };
   health: {
@@ -123,7 +133,11 @@ export interface SoakReport {
       checkoutAnswers: Record<string, number>;
       health503During: number;
       health503After: number;
-      last503AfterS: number | null;
+      /** Per instance: first /health 503 after the partition began, first 200 after it ended. */
+      healthPerInstance: Record<
+        string,
+        { first503IntoS: number | null; back200AfterS: number | null }
+      >;
     };
   };
   copies?: CopiesResult & { fulfilments: number; storedNotifications: number };
@@ -252,7 +266,7 @@ export function audit(facts: RunFacts): SoakReport {
 
   const graceMs = options.expiryGraceS * 1000;
   const expired = snapshot.orders.filter((o) => o.expiresAt + graceMs <= facts.auditedAt);
-  const stuck = expired.filter((o) => o.status === 'UNPAID').map((o) => o.orderNo);
+  const stuck = expired.filter((o) => o.status === 'UNPAID');
   const unpaidPastExpiry = snapshot.orders.filter(
     (o) => o.status === 'UNPAID' && o.expiresAt <= facts.auditedAt,
   ).length;
@@ -274,7 +288,10 @@ export function audit(facts: RunFacts): SoakReport {
   const notify500 = facts.simulatorNotifications
     .filter((n) => n.status === 500)
     .map((n) => ({ at: Date.parse(n.sentAt), route: 'POST /wechat-pay/notify (from WeChat)' }));
-  const errors500 = [...facts.tally.serverErrors.filter((e) => e.status === 500), ...notify500];
+  const errors500: { at: number; route: string; upstream?: string }[] = [
+    ...facts.tally.serverErrors.filter((e) => e.status === 500),
+    ...notify500,
+  ];
   const probes = facts.probes;
   const probes503 = probes.filter((p) => p.outcome === '503');
 
@@ -322,9 +339,20 @@ export function audit(facts: RunFacts): SoakReport {
       ),
       health503During: probes503.filter((x) => x.at >= p.hangAt && x.at < p.openAt).length,
       health503After: after503.length,
-      last503AfterS: after503.length
-        ? Math.round((Math.max(...after503.map((x) => x.at)) - p.openAt) / 100) / 10
-        : null,
+      healthPerInstance: Object.fromEntries(
+        [...new Set(probes.map((x) => x.instance))].map((name) => {
+          const mine = probes.filter((x) => x.instance === name);
+          const first503 = mine.find((x) => x.at >= p.hangAt && x.outcome === '503');
+          const backTo200 = mine.find((x) => x.at >= p.openAt && x.outcome === '200');
+          return [
+            name,
+            {
+              first503IntoS: first503 ? Math.round((first503.at - p.hangAt) / 100) / 10 : null,
+              back200AfterS: backTo200 ? Math.round((backTo200.at - p.openAt) / 100) / 10 : null,
+            },
+          ];
+        }),
+      ),
     };
   }
 
@@ -363,7 +391,15 @@ export function audit(facts: RunFacts): SoakReport {
       paidWithoutFulfilment: unfulfilled,
       fulfilledButNotPaid: fulfilledNotPaid,
       stuck: expired.length ? stuck.length : null,
-      stuckOrders: stuck.slice(0, SAMPLE),
+      stuckOrders: stuck.slice(0, SAMPLE).map((o) => ({
+        orderNo: o.orderNo,
+        pastExpiryS: Math.round((facts.auditedAt - o.expiresAt) / 1000),
+        nextCheckInS:
+          o.nextCheckAt === null ? null : Math.round((o.nextCheckAt - facts.auditedAt) / 1000),
+        checkAttempts: o.checkAttempts,
+        cancelRequested: o.cancelRequestedAt !== null,
+        lastError: o.lastError,
+      })),
       expiredByAudit: expired.length,
       unpaidPastExpiry,
       wechatOrdersUnknownHere: facts.simulatorOrders.filter((o) => !rows.has(o.outTradeNo)).length,
@@ -380,6 +416,14 @@ export function audit(facts: RunFacts): SoakReport {
         errors500.map((e) => e.at),
         all,
       ),
+      status500At: [...errors500]
+        .sort((a, b) => a.at - b.at)
+        .slice(0, 100)
+        .map((e) => ({
+          atS: sec(e.at),
+          route: e.route,
+          ...(e.upstream !== undefined && { instance: e.upstream }),
+        })),
       byRoute: Object.fromEntries(
         [...facts.tally.byRoute].map(([route, outcomes]) => [route, Object.fromEntries(outcomes)]),
       ),

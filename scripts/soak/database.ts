@@ -15,6 +15,9 @@ export interface OrderRow {
   expiresAt: number;
   closedAt: number | null;
   cancelRequestedAt: number | null;
+  nextCheckAt: number | null;
+  checkAttempts: number;
+  lastError: string | null;
 }
 
 export interface AuditSnapshot {
@@ -44,7 +47,7 @@ export interface SoakDatabase {
 }
 
 const ORDER_COLUMNS = `order_no, status, amount_fen, transaction_id, prepay_id, paid_at, paid_via,
-  created_at, expires_at, closed_at, cancel_requested_at`;
+  created_at, expires_at, closed_at, cancel_requested_at, next_check_at, check_attempts, last_error`;
 
 type RawOrder = Record<string, string | number | null>;
 
@@ -64,6 +67,9 @@ function orderFrom(row: RawOrder): OrderRow {
     expiresAt: Number(row.expires_at),
     closedAt: toMs(row.closed_at),
     cancelRequestedAt: toMs(row.cancel_requested_at),
+    nextCheckAt: toMs(row.next_check_at),
+    checkAttempts: Number(row.check_attempts),
+    lastError: row.last_error === null ? null : String(row.last_error),
   };
 }
 

@@ -114,8 +114,9 @@ export class HttpTally {
     outcomes.set(key, (outcomes.get(key) ?? 0) + 1);
     this.byRoute.set(route, outcomes);
     if (answer.status >= 500 && !answer.fromBalancer) {
+      // When the answer came: a request already in flight when an outage began fails inside it.
       this.serverErrors.push({
-        at: answer.at,
+        at: answer.at + answer.ms,
         route,
         status: answer.status,
         upstream: answer.upstream,

@@ -57,6 +57,11 @@ export function formatReport(report: SoakReport): string {
           ? 'not measured (no order expired before the audit)'
           : `${m.stuck} of ${m.expiredByAudit} expired`,
       ],
+      ...m.stuckOrders.map((o): [string, string] => [
+        `  ${o.orderNo}`,
+        `${o.pastExpiryS} s past expiry, ${o.checkAttempts} checks, next in ${o.nextCheckInS ?? '-'} s` +
+          `${o.cancelRequested ? ', cancel requested' : ''}, last error: ${o.lastError ?? 'none'}`,
+      ]),
       ['unpaid past expiry, any age', m.unpaidPastExpiry],
       ['time to settle (payment to paid_at)', spread(report.settleMs)],
       [
@@ -100,9 +105,17 @@ export function formatReport(report: SoakReport): string {
       ['  paid after a retry of /pay', p.paidAfterRetry],
       ['  never reached WeChat', p.neverReachedWechat],
       ['  checkout answers', dict(p.checkoutAnswers)],
+      ['  /health 503 during / 2 min after', `${p.health503During} / ${p.health503After}`],
       [
-        '  /health 503 during / after',
-        `${p.health503During} / ${p.health503After} (last ${p.last503AfterS ?? '-'} s after)`,
+        '  /health first 503 into it, 200 again after it',
+        dict(
+          Object.fromEntries(
+            Object.entries(p.healthPerInstance).map(([name, h]) => [
+              name,
+              `${h.first503IntoS ?? '-'} s / ${h.back200AfterS ?? '-'} s`,
+            ]),
+          ),
+        ),
       ],
     );
   }
