@@ -344,7 +344,6 @@ class Soak {
       incomplete: this.incomplete,
     });
     report.run.logs = this.runDir;
-    report.run.database = this.options.database === 'postgres' ? 'postgres' : 'sqlite';
     if (this.db.kind === 'sqlite') report.run.databaseKills = 'not applicable on SQLite';
     process.stdout.write(
       o.json ? `${JSON.stringify(report, null, 2)}\n` : `\n${formatReport(report)}\n`,
