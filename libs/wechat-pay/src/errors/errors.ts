@@ -60,7 +60,11 @@ export type XmlErrorReason =
   | 'NESTED'
   | 'DUPLICATE_FIELD'
   | 'WRONG_ROOT'
-  | 'BAD_FIELD_NAME';
+  | 'BAD_FIELD_NAME'
+  | 'TRAILING_CONTENT'
+  | 'BAD_CHARACTER'
+  | 'DECLARATION'
+  | 'BAD_VALUE';
 
 /** An XML document was refused by the codec. `reason` says which hazard was found. */
 export class WechatPayXmlError extends WechatPayError {
