@@ -7,6 +7,7 @@ import { WechatPayGateway } from './gateway/gateway.service';
 import { WechatPayNotifyService } from './notify/notify.service';
 import { WechatPaySigner } from './signer/signer.service';
 import { WechatPayModule } from './wechat-pay.module';
+import type { WechatPayOptionsFactory } from './wechat-pay.module-definition';
 
 const API_KEY = 'modulespec0123456789abcdefghijkl';
 const APP_SECRET = 'app-secret-that-must-never-show-up';
@@ -27,15 +28,15 @@ class PaymentSettings {
 class SettingsModule {}
 
 @Injectable()
-class OptionsFactory {
-  create(): WechatPayModuleOptions {
+class OptionsFactory implements WechatPayOptionsFactory {
+  createWechatPayOptions(): WechatPayModuleOptions {
     return OPTIONS;
   }
 }
 
 @Injectable()
-class ExistingOptionsFactory {
-  async create(): Promise<WechatPayModuleOptions> {
+class ExistingOptionsFactory implements WechatPayOptionsFactory {
+  async createWechatPayOptions(): Promise<WechatPayModuleOptions> {
     return OPTIONS;
   }
 }
