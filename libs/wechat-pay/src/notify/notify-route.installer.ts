@@ -6,7 +6,12 @@ import { WechatPayConfigError } from '../errors/errors';
 import { WechatPayHookRunner } from '../hooks/hooks';
 import { readNotifyBody } from './notify-body';
 import { rejectionReply } from './notify-reply';
-import { FASTIFY_NOTIFY_ROUTE_FLAG, hideBodyHeaders, NOTIFY_ROUTE } from './notify-route';
+import {
+  FASTIFY_NOTIFY_ROUTE_FLAG,
+  hasNotifyStash,
+  hideBodyHeaders,
+  NOTIFY_ROUTE,
+} from './notify-route';
 import type { NotifyRejectReason } from './notify.types';
 
 type Next = (error?: unknown) => void;
@@ -100,7 +105,9 @@ export class NotifyRouteInstaller implements OnModuleInit {
     const isNotifyPath = this.expressPathMatcher(app, router.stack);
 
     const hideBody: Middleware = (req, _res, next) => {
-      if (req.method === 'POST' && isNotifyPath(req.url)) hideBodyHeaders(req, false);
+      if (req.method === 'POST' && !hasNotifyStash(req) && isNotifyPath(req.url)) {
+        hideBodyHeaders(req, false);
+      }
       next();
     };
     app.use(hideBody);
@@ -162,6 +169,7 @@ export class NotifyRouteInstaller implements OnModuleInit {
     fastify.addHook('onRequest', async (request) => {
       if (request.routeOptions?.config?.[FASTIFY_NOTIFY_ROUTE_FLAG] !== true) return;
       const raw = request.raw;
+      if (hasNotifyStash(raw)) return;
       let read: { body: Awaited<ReturnType<typeof readNotifyBody>> } | { error: unknown };
       try {
         read = { body: await readNotifyBody(raw, maxBytes) };

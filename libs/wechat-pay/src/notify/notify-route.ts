@@ -46,6 +46,11 @@ export function hideBodyHeaders(req: IncomingMessage, asEmpty: boolean): NotifyS
   return stash;
 }
 
+/** Whether the adapter setup already took this request in hand (a second module instance may look too). */
+export function hasNotifyStash(req: IncomingMessage): boolean {
+  return (req as Stashed)[STASH] !== undefined;
+}
+
 /** Puts the original body headers back and returns what the adapter setup left, if it ran. */
 export function takeNotifyStash(req: IncomingMessage): NotifyStash | undefined {
   const stashed = req as Stashed;
