@@ -4,7 +4,7 @@ import prettier from 'eslint-config-prettier';
 
 /**
  * Everything outside the library's own sources reaches it the way an installed package is reached:
- * through `nestjs-wechat-pay-v2`, `nestjs-wechat-pay-v2/testing` or `nestjs-wechat-pay-v2/protocol`,
+ * through `nestjs-wechat-pay-v2` or its `/testing`, `/protocol` and `/health` subpaths,
  * and the simulator through `wechat-pay-v2-simulator`. A deep or relative path into another
  * package's sources would compile here and break for every user of the published packages.
  */
@@ -19,10 +19,11 @@ const packageBoundaries = {
         'nestjs-wechat-pay-v2/*',
         '!nestjs-wechat-pay-v2/testing',
         '!nestjs-wechat-pay-v2/protocol',
+        '!nestjs-wechat-pay-v2/health',
         '@app/*',
       ],
       message:
-        'import the library as its users do: nestjs-wechat-pay-v2, nestjs-wechat-pay-v2/testing or nestjs-wechat-pay-v2/protocol',
+        'import the library as its users do: nestjs-wechat-pay-v2 or its /testing, /protocol or /health subpath',
     },
   ],
 };

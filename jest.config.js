@@ -1,7 +1,7 @@
 /** Two projects: unit specs live beside the code, e2e specs under test/. */
 const moduleNameMapper = {
   '^nestjs-wechat-pay-v2$': '<rootDir>/libs/wechat-pay/src',
-  '^nestjs-wechat-pay-v2/(testing|protocol)$': '<rootDir>/libs/wechat-pay/src/$1',
+  '^nestjs-wechat-pay-v2/(testing|protocol|health)$': '<rootDir>/libs/wechat-pay/src/$1',
   '^wechat-pay-v2-simulator$': '<rootDir>/libs/wechat-pay-simulator/src',
 };
 const transform = { '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.json' }] };

@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // Builds libs/wechat-pay into dist/libs/wechat-pay as a publishable package: compiled JavaScript,
-// .d.ts files, the library's own package.json and README. Specs are not shipped.
+// .d.ts files, the library's own package.json and README, the project's LICENSE and CHANGELOG.
+// Specs are not shipped. Every entry point the package.json exports must exist afterwards.
 const { execFileSync } = require('node:child_process');
-const { copyFileSync, existsSync, rmSync } = require('node:fs');
+const { copyFileSync, existsSync, readFileSync, rmSync } = require('node:fs');
 const { join } = require('node:path');
 
 const root = join(__dirname, '..');
@@ -13,21 +14,20 @@ rmSync(out, { recursive: true, force: true });
 execFileSync(
   process.execPath,
   [require.resolve('typescript/bin/tsc'), '-p', join(lib, 'tsconfig.lib.json')],
-  {
-    stdio: 'inherit',
-  },
+  { stdio: 'inherit' },
 );
 copyFileSync(join(lib, 'package.json'), join(out, 'package.json'));
-if (existsSync(join(lib, 'README.md')))
-  copyFileSync(join(lib, 'README.md'), join(out, 'README.md'));
-for (const entry of [
-  'index.js',
-  'index.d.ts',
-  'testing/index.js',
-  'testing/index.d.ts',
-  'protocol/index.js',
-  'protocol/index.d.ts',
-]) {
+copyFileSync(join(lib, 'README.md'), join(out, 'README.md'));
+copyFileSync(join(root, 'LICENSE'), join(out, 'LICENSE'));
+copyFileSync(join(root, 'CHANGELOG.md'), join(out, 'CHANGELOG.md'));
+
+const manifest = JSON.parse(readFileSync(join(out, 'package.json'), 'utf8'));
+const entries = [];
+for (const target of Object.values(manifest.exports)) {
+  if (typeof target === 'string') entries.push(target);
+  else entries.push(target.types, target.default);
+}
+for (const entry of entries) {
   if (!existsSync(join(out, entry))) {
     console.error(`build-lib: ${entry} is missing from ${out}`);
     process.exit(1);

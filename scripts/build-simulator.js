@@ -3,7 +3,7 @@
 // publishable package that runs without the library: its compiled JavaScript and .d.ts files, the
 // library's protocol helpers compiled into vendor/nestjs-wechat-pay-v2/ (tsc-alias rewrites the
 // `nestjs-wechat-pay-v2/protocol` specifier to that copy), package.json, README, CHANGELOG and
-// LICENSE. It fails if anything compiled reaches a module other than node's, xml2js or its own.
+// LICENSE. It fails if anything compiled reaches a module other than node's, sax or its own.
 const { execFileSync } = require('node:child_process');
 const { builtinModules } = require('node:module');
 const {
@@ -28,7 +28,7 @@ const out = resolve(
 // Inside the repository, so the copied sources resolve xml2js and @types/node from node_modules.
 const staging = join(root, 'dist', `.simulator-build-${process.pid}`);
 const VENDOR = 'vendor/nestjs-wechat-pay-v2';
-const ALLOWED_PACKAGES = new Set(['xml2js']);
+const ALLOWED_PACKAGES = new Set(['sax']);
 
 function fail(message) {
   rmSync(staging, { recursive: true, force: true });

@@ -1,5 +1,6 @@
 import { Test, type TestingModule } from '@nestjs/testing';
 import {
+  WechatLoginService,
   WechatPayBusinessError,
   WechatPayGateway,
   WechatPayLoginError,
@@ -39,11 +40,11 @@ describe('WechatPayGateway against the simulator', () => {
     await sim.stop();
   });
 
-  async function gatewayFor(
+  async function moduleFor(
     merchant: typeof TEST_MERCHANT,
     signType: SignType,
     overrides: Partial<WechatPayModuleOptions> = {},
-  ): Promise<WechatPayGateway> {
+  ): Promise<TestingModule> {
     const moduleRef = await Test.createTestingModule({
       imports: [
         WechatPayModule.forRoot({
@@ -61,8 +62,13 @@ describe('WechatPayGateway against the simulator', () => {
       ],
     }).compile();
     modules.push(moduleRef);
-    return moduleRef.get(WechatPayGateway);
+    return moduleRef;
   }
+
+  const gatewayFor = async (...args: Parameters<typeof moduleFor>) =>
+    (await moduleFor(...args)).get(WechatPayGateway);
+  const loginFor = async (...args: Parameters<typeof moduleFor>) =>
+    (await moduleFor(...args)).get(WechatLoginService);
 
   const order = (overrides: Partial<UnifiedOrderRequest> = {}): UnifiedOrderRequest => ({
     outTradeNo: newOrderNo('GW'),
@@ -87,9 +93,12 @@ describe('WechatPayGateway against the simulator', () => {
     ['an HMAC-SHA256 merchant', HMAC_MERCHANT, 'HMAC-SHA256'],
   ] as const)('for %s', (_label, merchant, signType) => {
     let gateway: WechatPayGateway;
+    let login: WechatLoginService;
 
     beforeAll(async () => {
-      gateway = await gatewayFor(merchant, signType);
+      const moduleRef = await moduleFor(merchant, signType);
+      gateway = moduleRef.get(WechatPayGateway);
+      login = moduleRef.get(WechatLoginService);
     });
 
     it('creates an order whose pay parameters the WeChat client accepts, then sees it paid', async () => {
@@ -111,8 +120,12 @@ describe('WechatPayGateway against the simulator', () => {
         openid: PAYER,
         attach: 'cart=42',
       });
+      if (paid.tradeState !== 'SUCCESS')
+        throw new Error(`expected SUCCESS, got ${paid.tradeState}`);
       expect(paid.transactionId).toMatch(/^42000\d{23}$/);
-      const byId = await gateway.orderQuery({ transactionId: paid.transactionId as string });
+      expect(paid).toMatchObject({ appId: merchant.appId, mchId: merchant.mchId });
+      expect(paid.timeEnd).toMatch(/^\d{14}$/);
+      const byId = await gateway.orderQuery({ transactionId: paid.transactionId });
       expect(byId.outTradeNo).toBe(request.outTradeNo);
     });
 
@@ -142,10 +155,10 @@ describe('WechatPayGateway against the simulator', () => {
 
     it('exchanges a login code for the openid once, then fails with 40163', async () => {
       const grant = sim.controls.login({ appid: merchant.appId, user: 'gateway-user' });
-      const session = await gateway.code2Session(grant.code);
+      const session = await login.code2Session(grant.code);
       expect(session.openid).toBe(grant.openid);
       expect(session.sessionKey).toHaveLength(24);
-      const reused = await rejection(gateway.code2Session(grant.code));
+      const reused = await rejection(login.code2Session(grant.code));
       expect(reused).toBeInstanceOf(WechatPayLoginError);
       expect(reused).toMatchObject({ errcode: 40163, retryable: false });
     });
@@ -200,8 +213,8 @@ describe('WechatPayGateway against the simulator', () => {
   });
 
   it('reports a wrong app secret as login error 40125', async () => {
-    const gateway = await gatewayFor({ ...TEST_MERCHANT, appSecret: 'not-the-secret' }, 'MD5');
-    const err = await rejection(gateway.code2Session(sim.controls.login().code));
+    const login = await loginFor({ ...TEST_MERCHANT, appSecret: 'not-the-secret' }, 'MD5');
+    const err = await rejection(login.code2Session(sim.controls.login().code));
     expect(err).toBeInstanceOf(WechatPayLoginError);
     expect(err).toMatchObject({ errcode: 40125 });
     expect((err as Error).message).not.toContain('not-the-secret');

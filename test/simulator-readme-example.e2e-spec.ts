@@ -1,12 +1,11 @@
-// The example in the root README.md ("The simulator"), copied verbatim: when this spec breaks, the
-// README is wrong too. The simulator's own README example runs in simulator-package.e2e-spec.ts.
 import { Test } from '@nestjs/testing';
-import { WechatPayGateway, WechatPayModule } from 'nestjs-wechat-pay-v2';
+import { WechatLoginService, WechatPayGateway, WechatPayModule } from 'nestjs-wechat-pay-v2';
 import { startSimulator, type RunningSimulator } from 'wechat-pay-v2-simulator';
 
 describe('checkout against the simulator', () => {
   let sim: RunningSimulator;
   let gateway: WechatPayGateway;
+  let login: WechatLoginService;
   let close: () => Promise<void>;
 
   beforeAll(async () => {
@@ -27,6 +26,7 @@ describe('checkout against the simulator', () => {
       ],
     }).compile();
     gateway = moduleRef.get(WechatPayGateway);
+    login = moduleRef.get(WechatLoginService);
     close = () => moduleRef.close();
   });
 
@@ -37,7 +37,7 @@ describe('checkout against the simulator', () => {
 
   it('sees the order paid after the user pays', async () => {
     const { code } = sim.controls.login({ user: 'alice' });
-    const { openid } = await gateway.code2Session(code);
+    const { openid } = await login.code2Session(code);
     const { payParams } = await gateway.createJsapiPayment({
       outTradeNo: 'ORDER_000001',
       body: 'Coffee',

@@ -1,27 +1,31 @@
 import { request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
+  Body,
   Controller,
+  Header,
   HttpCode,
   Injectable,
   Module,
   Post,
   Req,
-  Res,
   type DynamicModule,
   type INestApplication,
-  type RawBodyRequest,
+  type LoggerService,
 } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
-import type { Request, Response } from 'express';
+import { raw as expressRaw } from 'express';
 import request from 'supertest';
 import {
+  notifyReply,
   WechatPayModule,
   WechatPayNotifyHandler,
   WechatPayNotifyService,
   type PaymentNotification,
   type WechatPayModuleOptions,
+  type WechatPayNotificationEvent,
 } from 'nestjs-wechat-pay-v2';
 import {
   buildPaymentNotification,
@@ -35,7 +39,6 @@ const OPTIONS: WechatPayModuleOptions = {
   apiKey: 'e2e0123456789abcdefghijklmnopqrs',
   signType: 'MD5',
 };
-const NOTIFY_PATH = '/wechat-pay/notify';
 
 /** The host's own code: records what it was handed, or fails like a broken database would. */
 @Injectable()
@@ -51,123 +54,209 @@ class PaymentsListener {
   }
 }
 
-/** Lets a test see which form the body reaches a route in under each host setup. */
-@Controller('probe')
-class ProbeController {
+/** Another route of the host, to show its body parsing is left exactly as the host set it up. */
+@Controller('echo')
+class EchoController {
   @Post()
   @HttpCode(200)
-  probe(@Req() req: RawBodyRequest<Request>): Record<string, boolean> {
-    return {
-      rawBody: Buffer.isBuffer(req.rawBody),
-      parsedText: typeof req.body === 'string',
-      streamUnread: !req.readableDidRead,
-    };
+  echo(@Body() body: unknown): unknown {
+    return { body };
   }
 }
 
-type BodySource = 'rawBody' | 'parsedText' | 'streamUnread';
+/** Every line the app logged, to check no stack is written for a refused body. */
+class RecordingLogger implements LoggerService {
+  readonly lines: string[] = [];
+  private record(level: string, args: unknown[]): void {
+    this.lines.push(
+      `${level} ${args.map((a) => (a instanceof Error ? a.stack : String(a))).join(' ')}`,
+    );
+  }
+  log(...args: unknown[]) {
+    this.record('log', args);
+  }
+  error(...args: unknown[]) {
+    this.record('error', args);
+  }
+  warn(...args: unknown[]) {
+    this.record('warn', args);
+  }
+  debug(...args: unknown[]) {
+    this.record('debug', args);
+  }
+  verbose(...args: unknown[]) {
+    this.record('verbose', args);
+  }
+}
+
+type AdapterName = 'express' | 'fastify';
 
 interface HostSetup {
   name: string;
   rawBody: boolean;
-  xmlTextParser: boolean;
-  /** Where the notify route finds XML bodies under this setup. */
-  xmlBodySource: BodySource;
+  /** A global prefix: the notify route then lives under it. */
+  prefix?: string;
+  /** Body parsers the host adds on top of Nest's defaults. */
+  parsers?: (app: INestApplication, adapter: AdapterName) => void;
 }
 
 const hosts: HostSetup[] = [
+  { name: "Nest's default body parsers", rawBody: false },
+  { name: 'rawBody: true', rawBody: true },
   {
-    name: 'default body parsers',
-    rawBody: false,
-    xmlTextParser: false,
-    xmlBodySource: 'streamUnread',
-  },
-  { name: 'rawBody: true', rawBody: true, xmlTextParser: false, xmlBodySource: 'streamUnread' },
-  {
-    name: 'rawBody: true and an XML text parser',
+    name: 'an XML text parser with a 1 KiB limit and rawBody',
     rawBody: true,
-    xmlTextParser: true,
-    xmlBodySource: 'rawBody',
+    parsers: (app, adapter) => {
+      if (adapter === 'express') {
+        (app as NestExpressApplication).useBodyParser('text', {
+          type: ['text/xml', 'application/xml'],
+          limit: '1kb',
+        });
+      } else {
+        (app as NestFastifyApplication).useBodyParser(['text/xml', 'application/xml'], {
+          bodyLimit: 1024,
+        });
+      }
+    },
   },
   {
-    name: 'an XML text parser without rawBody',
+    name: 'a raw parser for every non-JSON type with a 1 KiB limit and a global prefix',
     rawBody: false,
-    xmlTextParser: true,
-    xmlBodySource: 'parsedText',
+    prefix: 'api',
+    parsers: (app, adapter) => {
+      if (adapter === 'express') {
+        // Reads every body that is not JSON, whatever its type, or none (so it sees the
+        // notify route's bodies too); JSON still goes to Nest's parser.
+        app.use(
+          expressRaw({
+            type: (req) => !String(req.headers['content-type'] ?? '').includes('json'),
+            limit: '1kb',
+          }),
+        );
+      } else {
+        (app as NestFastifyApplication)
+          .getHttpAdapter()
+          .getInstance()
+          .addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: 1024 }, (_req, body, done) =>
+            done(null, body),
+          );
+      }
+    },
   },
 ];
 
 const registrations: ReadonlyArray<
   [string, (extras?: { notifyController?: boolean }) => DynamicModule]
 > = [
-  ['forRoot', (extras = {}) => WechatPayModule.forRoot({ ...OPTIONS, ...extras })],
+  ['forRoot', (extras = {}) => WechatPayModule.forRoot({ ...OPTIONS, ...hooked, ...extras })],
   [
     'forRootAsync (useFactory)',
-    (extras = {}) => WechatPayModule.forRootAsync({ useFactory: async () => OPTIONS, ...extras }),
+    (extras = {}) =>
+      WechatPayModule.forRootAsync({
+        useFactory: async () => ({ ...OPTIONS, ...hooked }),
+        ...extras,
+      }),
   ],
 ];
 
+/** What the onNotification hook saw, across the suite; each test starts from empty. */
+const outcomes: WechatPayNotificationEvent[] = [];
+const hooked = {
+  hooks: { onNotification: (event: WechatPayNotificationEvent) => outcomes.push(event) },
+};
+
+interface Host {
+  app: INestApplication;
+  listener: PaymentsListener;
+  logger: RecordingLogger;
+  notifyPath: string;
+}
+
 async function startHost(
+  adapter: AdapterName,
   wechatPay: DynamicModule,
-  setup: Pick<HostSetup, 'rawBody' | 'xmlTextParser'>,
+  setup: HostSetup,
   controllers: Array<new (...args: never[]) => unknown> = [],
-): Promise<NestExpressApplication> {
+): Promise<Host> {
   @Module({
     imports: [wechatPay],
     providers: [PaymentsListener],
-    controllers: [ProbeController, ...controllers],
+    controllers: [EchoController, ...controllers],
   })
   class HostModule {}
 
   const moduleRef = await Test.createTestingModule({ imports: [HostModule] }).compile();
-  const app = moduleRef.createNestApplication<NestExpressApplication>({
-    rawBody: setup.rawBody,
-    logger: false,
-  });
-  if (setup.xmlTextParser) {
-    // A host that parses XML itself. The limit is raised so that oversize bodies reach the notify
-    // route, whose own limit is the one under test; with the parser's default a 413 comes first.
-    app.useBodyParser('text', { type: ['text/xml', 'application/xml'], limit: '2mb' });
-  }
+  const logger = new RecordingLogger();
+  const app =
+    adapter === 'express'
+      ? moduleRef.createNestApplication<NestExpressApplication>({ rawBody: setup.rawBody, logger })
+      : moduleRef.createNestApplication<NestFastifyApplication>(new FastifyAdapter(), {
+          rawBody: setup.rawBody,
+          logger,
+        });
+  if (setup.prefix) app.setGlobalPrefix(setup.prefix);
+  setup.parsers?.(app, adapter);
   await app.listen(0, '127.0.0.1');
-  return app;
+  const prefix = setup.prefix ? `/${setup.prefix}` : '';
+  return {
+    app,
+    listener: app.get(PaymentsListener),
+    logger,
+    notifyPath: `${prefix}/wechat-pay/notify`,
+  };
 }
 
 function notification(overrides: Partial<PaymentNotificationOptions> = {}) {
   return buildPaymentNotification({ ...OPTIONS, ...overrides });
 }
 
-function postXml(app: INestApplication, body: string, path = NOTIFY_PATH) {
-  return request(app.getHttpServer()).post(path).set('Content-Type', 'text/xml').send(body);
+function post(host: Host, body: string | Buffer, contentType?: string, path = host.notifyPath) {
+  const req = request(host.app.getHttpServer()).post(path);
+  if (contentType !== undefined) req.set('Content-Type', contentType);
+  return req.send(body);
 }
 
-async function expectReply(res: request.Response, returnCode: 'SUCCESS' | 'FAIL'): Promise<void> {
+const postXml = (host: Host, body: string, path?: string) => post(host, body, 'text/xml', path);
+
+async function expectReply(
+  res: { status: number; headers: Record<string, string>; text: string },
+  returnCode: 'SUCCESS' | 'FAIL',
+  returnMsg?: string,
+): Promise<void> {
   expect(res.status).toBe(200);
   expect(res.headers['content-type']).toMatch(/^text\/xml/);
-  expect((await parseNotifyReply(res.text)).returnCode).toBe(returnCode);
+  const reply = await parseNotifyReply(res.text);
+  expect(reply.returnCode).toBe(returnCode);
+  if (returnMsg !== undefined) expect(reply.returnMsg).toBe(returnMsg);
 }
 
 /** Sends a chunked body (no Content-Length) over a plain socket and returns the reply. */
 function postChunked(
-  app: INestApplication,
+  host: Host,
   chunk: Buffer,
   times: number,
-): Promise<{ status: number; text: string }> {
-  const { port } = (app.getHttpServer() as { address(): AddressInfo }).address();
+): Promise<{ status: number; headers: Record<string, string>; text: string }> {
+  const { port } = (host.app.getHttpServer() as { address(): AddressInfo }).address();
   return new Promise((resolve, reject) => {
     const req = httpRequest(
       {
         host: '127.0.0.1',
         port,
-        path: NOTIFY_PATH,
+        path: host.notifyPath,
         method: 'POST',
-        headers: { 'Content-Type': 'text/xml' },
+        headers: { 'Content-Type': 'application/json' },
       },
       (res) => {
         let text = '';
         res.setEncoding('utf8');
         res.on('data', (part: string) => (text += part));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers as Record<string, string>,
+            text,
+          }),
+        );
       },
     );
     req.on('error', reject);
@@ -176,222 +265,305 @@ function postChunked(
   });
 }
 
-/** Each hostile request, and the reason the reply should give under a host setup. */
-const hostileBodies: Array<
-  [string, (app: INestApplication) => request.Test, (setup: HostSetup) => string]
-> = [
+const ONE_MIB = 1024 * 1024;
+
+/** Each hostile request and the fixed reason the reply gives, whatever the host's parsers. */
+const hostileBodies: Array<[string, (host: Host) => request.Test, string]> = [
   [
     'the signature is wrong',
-    (app) => postXml(app, notification({ sign: 'F'.repeat(32) }).xml),
-    () => 'invalid sign',
+    (h) => postXml(h, notification({ sign: 'F'.repeat(32) }).xml),
+    'invalid sign',
   ],
   [
     'it is for another appid',
-    (app) => postXml(app, notification({ appId: 'wxe2e0000000000002' }).xml),
-    () => 'appid mismatch',
+    (h) => postXml(h, notification({ appId: 'wxe2e0000000000002' }).xml),
+    'appid mismatch',
   ],
   [
     'it is for another mch_id',
-    (app) => postXml(app, notification({ mchId: '1900000110' }).xml),
-    () => 'mch_id mismatch',
+    (h) => postXml(h, notification({ mchId: '1900000110' }).xml),
+    'mch_id mismatch',
   ],
   [
     'the XML is malformed',
-    (app) => postXml(app, '<xml><return_code>SUCCESS</return_code>'),
-    () => 'invalid XML',
+    (h) => postXml(h, '<xml><return_code>SUCCESS</return_code>'),
+    'invalid XML',
   ],
   [
     'it declares an external entity (XXE)',
-    (app) =>
+    (h) =>
       postXml(
-        app,
+        h,
         '<?xml version="1.0"?><!DOCTYPE xml [<!ENTITY x SYSTEM "file:///etc/passwd">]>' +
           '<xml><return_code>SUCCESS</return_code><attach>&x;</attach></xml>',
       ),
-    () => 'invalid XML',
+    'invalid XML',
+  ],
+  ['content follows </xml>', (h) => postXml(h, `${notification().xml}<xml></xml>`), 'invalid XML'],
+  [
+    'the XML body is 1 MiB',
+    (h) => postXml(h, notification({ attach: 'x'.repeat(ONE_MIB) }).xml),
+    'body too large',
+  ],
+  ['the body is empty', (h) => postXml(h, ''), 'empty body'],
+  [
+    'the body is JSON sent as application/json',
+    (h) => post(h, JSON.stringify(notification().fields), 'application/json'),
+    'invalid XML',
   ],
   [
-    'the body is 1 MiB',
-    (app) => postXml(app, notification({ attach: 'x'.repeat(1024 * 1024) }).xml),
-    () => 'body too large',
+    'the body is malformed JSON',
+    (h) => post(h, '{"return_code": "SUCC', 'application/json'),
+    'invalid XML',
   ],
-  ['the body is empty', (app) => postXml(app, ''), () => 'empty body'],
   [
-    'the body is JSON',
-    (app) =>
-      request(app.getHttpServer())
-        .post(NOTIFY_PATH)
-        .set('Content-Type', 'application/json')
-        .send(JSON.stringify(notification().fields)),
-    // With rawBody the JSON bytes are kept and fail as XML; without it only a parsed object is left.
-    (setup) => (setup.rawBody ? 'invalid XML' : 'unsupported body'),
+    'the body is 1 MiB of JSON, past the host JSON limit',
+    (h) => post(h, JSON.stringify({ pad: 'x'.repeat(ONE_MIB) }), 'application/json'),
+    'body too large',
+  ],
+  [
+    'the body is a form',
+    (h) => post(h, 'return_code=SUCCESS&sign=x', 'application/x-www-form-urlencoded'),
+    'invalid XML',
+  ],
+  [
+    'the JSON declares an unsupported charset',
+    (h) => post(h, '{}', 'application/json; charset=klingon'),
+    'invalid XML',
   ],
 ];
 
-describe.each(registrations)('WechatPayModule.%s notify route', (_registration, register) => {
-  describe.each(hosts)('in a host app with $name', (setup) => {
-    let app: NestExpressApplication;
-    let listener: PaymentsListener;
+describe.each<AdapterName>(['express', 'fastify'])('the notify route on %s', (adapter) => {
+  describe.each(registrations)('registered with WechatPayModule.%s', (_registration, register) => {
+    describe.each(hosts)('in a host app with $name', (setup) => {
+      let host: Host;
 
-    beforeEach(async () => {
-      app = await startHost(register(), setup);
-      listener = app.get(PaymentsListener);
-    });
-
-    afterEach(() => app.close());
-
-    it(`reaches routes with XML bodies via ${setup.xmlBodySource}`, async () => {
-      const res = await postXml(app, notification().xml, '/probe');
-      expect(res.body).toMatchObject({ [setup.xmlBodySource]: true });
-    });
-
-    it('answers SUCCESS/OK and hands the handler the typed event once', async () => {
-      const { xml } = notification({
-        outTradeNo: 'E2E-ORDER-0001',
-        transactionId: '4200000288201903177135850941',
-        totalFee: 12345,
-        cashFee: 12000,
-        attach: '用户备注 & <tags>',
+      beforeEach(async () => {
+        outcomes.length = 0;
+        host = await startHost(adapter, register(), setup);
       });
 
-      const res = await postXml(app, xml);
+      afterEach(() => host.app.close());
 
-      await expectReply(res, 'SUCCESS');
-      expect(await parseNotifyReply(res.text)).toEqual({ returnCode: 'SUCCESS', returnMsg: 'OK' });
-      expect(listener.events).toHaveLength(1);
-      const [event] = listener.events;
-      expect(event).toMatchObject({
-        outTradeNo: 'E2E-ORDER-0001',
-        transactionId: '4200000288201903177135850941',
-        totalFee: 12345,
-        cashFee: 12000,
-        attach: '用户备注 & <tags>',
-        signType: 'MD5',
-      });
-      expect(typeof event.totalFee).toBe('number');
-      expect(typeof event.outTradeNo).toBe('string');
-      expect(typeof event.transactionId).toBe('string');
-    });
-
-    it('answers SUCCESS for HMAC-SHA256 notifications with and without sign_type', async () => {
-      await expectReply(
-        await postXml(app, notification({ signType: 'HMAC-SHA256' }).xml),
-        'SUCCESS',
-      );
-      await expectReply(
-        await postXml(app, notification({ signType: 'HMAC-SHA256', includeSignType: false }).xml),
-        'SUCCESS',
-      );
-      expect(listener.events.map((e) => e.signType)).toEqual(['HMAC-SHA256', 'HMAC-SHA256']);
-    });
-
-    it.each(hostileBodies)(
-      'answers 200 FAIL without calling the handler when %s, and stays healthy',
-      async (_case, send, reason) => {
-        const res = await send(app);
-        await expectReply(res, 'FAIL');
-        expect(await parseNotifyReply(res.text)).toEqual({
-          returnCode: 'FAIL',
-          returnMsg: reason(setup),
+      it('answers SUCCESS/OK and hands the handler the typed event once', async () => {
+        const { xml } = notification({
+          outTradeNo: 'E2E-ORDER-0001',
+          transactionId: '4200000288201903177135850941',
+          totalFee: 12345,
+          cashFee: 12000,
+          attach: '用户备注 & <tags>',
         });
-        expect(listener.events).toHaveLength(0);
 
-        await expectReply(await postXml(app, notification().xml), 'SUCCESS');
-        expect(listener.events).toHaveLength(1);
-      },
-    );
+        const res = await postXml(host, xml);
 
-    it('answers FAIL while the handler throws and SUCCESS on the retry once it works', async () => {
-      listener.failure = new Error('order store unavailable at db://admin:pw@10.0.0.5');
-      const { xml } = notification();
+        await expectReply(res, 'SUCCESS', 'OK');
+        expect(host.listener.events).toHaveLength(1);
+        expect(host.listener.events[0]).toMatchObject({
+          resultCode: 'SUCCESS',
+          appId: OPTIONS.appId,
+          mchId: OPTIONS.mchId,
+          outTradeNo: 'E2E-ORDER-0001',
+          transactionId: '4200000288201903177135850941',
+          totalFee: 12345,
+          cashFee: 12000,
+          attach: '用户备注 & <tags>',
+          signType: 'MD5',
+        });
+        expect(outcomes).toEqual([{ kind: 'payment', outcome: 'HANDLED' }]);
+      });
 
-      const failed = await postXml(app, xml);
-      await expectReply(failed, 'FAIL');
-      expect(failed.text).not.toContain('order store');
+      it('answers SUCCESS for a notification sent as application/xml and for HMAC-SHA256 with and without sign_type', async () => {
+        await expectReply(
+          await post(host, notification().xml, 'application/xml; charset=UTF-8'),
+          'SUCCESS',
+        );
+        await expectReply(
+          await postXml(host, notification({ signType: 'HMAC-SHA256' }).xml),
+          'SUCCESS',
+        );
+        await expectReply(
+          await postXml(
+            host,
+            notification({ signType: 'HMAC-SHA256', includeSignType: false }).xml,
+          ),
+          'SUCCESS',
+        );
+        expect(host.listener.events.map((e) => e.signType)).toEqual([
+          'MD5',
+          'HMAC-SHA256',
+          'HMAC-SHA256',
+        ]);
+      });
 
-      listener.failure = undefined;
-      await expectReply(await postXml(app, xml), 'SUCCESS');
-      expect(listener.events).toHaveLength(1);
+      it.each(hostileBodies)(
+        'answers 200 FAIL without calling the handler when %s, and stays healthy',
+        async (_case, send, reason) => {
+          await expectReply(await send(host), 'FAIL', reason);
+          expect(host.listener.events).toHaveLength(0);
+
+          await expectReply(await postXml(host, notification().xml), 'SUCCESS');
+          expect(host.listener.events).toHaveLength(1);
+        },
+      );
+
+      it('logs one line and no stack for an oversize body', async () => {
+        const before = host.logger.lines.length;
+        await expectReply(
+          await post(host, JSON.stringify({ pad: 'x'.repeat(ONE_MIB) }), 'application/json'),
+          'FAIL',
+          'body too large',
+        );
+        const lines = host.logger.lines.slice(before);
+        expect(lines).toEqual([
+          expect.stringMatching(/^warn refused a notification: BODY_TOO_LARGE/),
+        ]);
+        expect(lines.join('\n')).not.toMatch(/\n\s+at |413|PayloadTooLarge/);
+        expect(outcomes).toEqual([{ kind: 'payment', outcome: 'BODY_TOO_LARGE' }]);
+      });
+
+      it('refuses a malformed signed notification after a body with trailing junk, as it does on its own', async () => {
+        const { xml } = notification({ outTradeNo: 'E2E-POISON-01' });
+        const malformed = xml.replace('</xml>', '');
+        await expectReply(await postXml(host, malformed), 'FAIL', 'invalid XML');
+        await expectReply(await postXml(host, '<xml><a>1</a></xml>junk'), 'FAIL', 'invalid XML');
+        await expectReply(await postXml(host, malformed), 'FAIL', 'invalid XML');
+        expect(host.listener.events).toHaveLength(0);
+      });
+
+      it('answers each of 30 concurrent requests, junk and genuine mixed, as it would alone', async () => {
+        const bodies = Array.from({ length: 30 }, (_, i) =>
+          i % 3 === 0
+            ? { body: '<xml><a>1</a></xml>junk', expect: 'FAIL' as const }
+            : i % 3 === 1
+              ? { body: notification().xml.replace('</xml>', ''), expect: 'FAIL' as const }
+              : {
+                  body: notification({ outTradeNo: `E2E-CONC-${i}` }).xml,
+                  expect: 'SUCCESS' as const,
+                },
+        );
+        const replies = await Promise.all(bodies.map(({ body }) => postXml(host, body)));
+        for (const [i, res] of replies.entries()) await expectReply(res, bodies[i].expect);
+        expect(host.listener.events.map((e) => e.outTradeNo).sort()).toEqual(
+          bodies
+            .map((b, i) => (b.expect === 'SUCCESS' ? `E2E-CONC-${i}` : undefined))
+            .filter((no) => no !== undefined)
+            .sort(),
+        );
+      });
+
+      it('answers FAIL while the handler throws and SUCCESS on the retry once it works', async () => {
+        host.listener.failure = new Error('order store unavailable at db://admin:pw@10.0.0.5');
+        const { xml } = notification();
+
+        const failed = await postXml(host, xml);
+        await expectReply(failed, 'FAIL', 'handler failed');
+        expect(failed.text).not.toContain('order store');
+
+        host.listener.failure = undefined;
+        await expectReply(await postXml(host, xml), 'SUCCESS');
+        expect(host.listener.events).toHaveLength(1);
+      });
+
+      it("leaves the host's body parsing of its other routes as it was", async () => {
+        const echo = `${setup.prefix ? `/${setup.prefix}` : ''}/echo`;
+        const parsed = await post(host, JSON.stringify({ a: 1 }), 'application/json', echo);
+        expect(parsed.status).toBe(200);
+        expect(parsed.body).toEqual({ body: { a: 1 } });
+        const malformed = await post(host, '{"a":', 'application/json', echo);
+        expect(malformed.status).toBe(400);
+      });
     });
   });
-});
 
-describe('notify route under a chunked upload', () => {
-  let app: NestExpressApplication;
-
-  beforeEach(async () => {
-    app = await startHost(WechatPayModule.forRoot(OPTIONS), {
-      rawBody: false,
-      xmlTextParser: false,
-    });
-  });
-
-  afterEach(() => app.close());
-
-  it('answers 200 FAIL to a chunked body past the limit and then serves a valid notification', async () => {
-    const res = await postChunked(app, Buffer.alloc(64 * 1024, 'x'), 16);
-    expect(res.status).toBe(200);
-    expect(await parseNotifyReply(res.text)).toEqual({
-      returnCode: 'FAIL',
-      returnMsg: 'body too large',
-    });
-
-    await expectReply(await postXml(app, notification().xml), 'SUCCESS');
-    expect(app.get(PaymentsListener).events).toHaveLength(1);
-  });
-});
-
-/** A host that turned the built-in route off and serves notifications from its own controller. */
-@Controller('payments')
-class HostNotifyController {
-  constructor(private readonly notify: WechatPayNotifyService) {}
-
-  @Post('wechat-notify')
-  async receive(@Req() req: RawBodyRequest<Request>, @Res() res: Response): Promise<void> {
-    const result = await this.notify.handle(req.rawBody ?? '');
-    res.status(200).type('text/xml').send(result.reply);
-  }
-}
-
-describe.each(registrations)(
-  'WechatPayModule.%s with notifyController: false',
-  (_registration, register) => {
-    let app: NestExpressApplication;
-    let listener: PaymentsListener;
+  describe('under a chunked upload', () => {
+    let host: Host;
 
     beforeEach(async () => {
-      app = await startHost(
-        register({ notifyController: false }),
-        { rawBody: true, xmlTextParser: true },
-        [HostNotifyController],
-      );
-      listener = app.get(PaymentsListener);
+      host = await startHost(adapter, WechatPayModule.forRoot(OPTIONS), {
+        name: 'default',
+        rawBody: false,
+      });
     });
 
-    afterEach(() => app.close());
+    afterEach(() => host.app.close());
 
-    it('mounts no notify route of its own', async () => {
-      const res = await postXml(app, notification().xml);
-      expect(res.status).toBe(404);
-      expect(listener.events).toHaveLength(0);
-    });
+    it('answers 200 FAIL to a chunked JSON body past the limit and then serves a valid notification', async () => {
+      const res = await postChunked(host, Buffer.alloc(64 * 1024, 'x'), 16);
+      await expectReply(res, 'FAIL', 'body too large');
 
-    it('lets the host route verify and dispatch through WechatPayNotifyService', async () => {
-      await expectReply(
-        await postXml(app, notification({ totalFee: 77 }).xml, '/payments/wechat-notify'),
-        'SUCCESS',
-      );
-      expect(listener.events.map((e) => e.totalFee)).toEqual([77]);
+      await expectReply(await postXml(host, notification().xml), 'SUCCESS');
+      expect(host.listener.events).toHaveLength(1);
     });
+  });
 
-    it('lets the host route refuse a bad signature', async () => {
-      const res = await postXml(
-        app,
-        notification({ sign: 'A'.repeat(32) }).xml,
-        '/payments/wechat-notify',
-      );
-      await expectReply(res, 'FAIL');
-      expect(listener.events).toHaveLength(0);
-    });
-  },
-);
+  /** A host that turned the built-in route off and verifies and dispatches in its own controller. */
+  @Controller('payments')
+  class HostNotifyController {
+    constructor(private readonly notify: WechatPayNotifyService) {}
+
+    @Post('wechat-notify')
+    @HttpCode(200)
+    @Header('Content-Type', 'text/xml; charset=utf-8')
+    async receive(@Req() req: { rawBody?: Buffer }): Promise<string> {
+      try {
+        const verified = await this.notify.verify(req.rawBody ?? '');
+        await this.notify.dispatch(verified);
+        return notifyReply();
+      } catch (error) {
+        return notifyReply(error);
+      }
+    }
+  }
+
+  describe.each(registrations)(
+    'WechatPayModule.%s with notifyController: false',
+    (_r, register) => {
+      let host: Host;
+
+      beforeEach(async () => {
+        host = await startHost(
+          adapter,
+          register({ notifyController: false }),
+          {
+            name: 'own route',
+            rawBody: true,
+            parsers: (app, name) => {
+              if (name === 'express') {
+                (app as NestExpressApplication).useBodyParser('text', { type: 'text/xml' });
+              } else {
+                (app as NestFastifyApplication).useBodyParser('text/xml');
+              }
+            },
+          },
+          [HostNotifyController],
+        );
+      });
+
+      afterEach(() => host.app.close());
+
+      it('mounts no notify route of its own', async () => {
+        const res = await postXml(host, notification().xml);
+        expect(res.status).toBe(404);
+        expect(host.listener.events).toHaveLength(0);
+      });
+
+      it('lets the host route verify and dispatch as two steps', async () => {
+        await expectReply(
+          await postXml(host, notification({ totalFee: 77 }).xml, '/payments/wechat-notify'),
+          'SUCCESS',
+        );
+        expect(host.listener.events.map((e) => e.totalFee)).toEqual([77]);
+      });
+
+      it('lets the host route refuse a bad signature with the fixed reason', async () => {
+        const res = await postXml(
+          host,
+          notification({ sign: 'A'.repeat(32) }).xml,
+          '/payments/wechat-notify',
+        );
+        await expectReply(res, 'FAIL', 'invalid sign');
+        expect(host.listener.events).toHaveLength(0);
+      });
+    },
+  );
+});

@@ -1,8 +1,5 @@
 import { MetricsService } from '../../apps/demo/src/metrics/metrics.service';
-import type {
-  GatewayCallEvent,
-  NotificationEvent,
-} from '../../apps/demo/src/metrics/wechat-pay-events';
+import type { WechatPayGatewayCallEvent, WechatPayNotificationEvent } from 'nestjs-wechat-pay-v2';
 import { ReconcilerService } from '../../apps/demo/src/reconciler/reconciler.service';
 import { DemoHarness } from './harness';
 
@@ -48,7 +45,7 @@ describe('demo metrics at /metrics', () => {
 
   it('counts gateway calls by endpoint and result, with their latency, as the module reports them', async () => {
     const metrics = harness.get(MetricsService);
-    const calls: GatewayCallEvent[] = [
+    const calls: WechatPayGatewayCallEvent[] = [
       { endpoint: '/pay/unifiedorder', result: 'SUCCESS', durationMs: 120 },
       { endpoint: '/pay/unifiedorder', result: 'SUCCESS', durationMs: 80 },
       { endpoint: '/pay/unifiedorder', result: 'SYSTEMERROR', durationMs: 3000 },
@@ -71,7 +68,7 @@ describe('demo metrics at /metrics', () => {
 
   it('counts notifications by kind and outcome, and keeps odd label values tame', async () => {
     const metrics = harness.get(MetricsService);
-    const events: NotificationEvent[] = [
+    const events: WechatPayNotificationEvent[] = [
       { kind: 'payment', outcome: 'HANDLED' },
       { kind: 'payment', outcome: 'HANDLED' },
       { kind: 'payment', outcome: 'BAD_SIGNATURE' },
@@ -116,6 +113,29 @@ describe('demo metrics at /metrics', () => {
     expect(sample(text, 'shop_reconciler_passes_total{outcome="idle"}')).toBe(1);
     expect(sample(text, 'shop_reconciler_orders_total{outcome="unpaid"}')).toBe(2);
     expect(sample(text, 'shop_reconciler_pass_duration_seconds_count')).toBe(1);
+  });
+
+  it('is fed by the WeChat Pay module itself: a real checkout and its notification are counted', async () => {
+    const unifiedorder =
+      'wechatpay_gateway_calls_total{endpoint="/pay/unifiedorder",result="SUCCESS"}';
+    const handled = 'wechatpay_notifications_total{kind="payment",outcome="HANDLED"}';
+    const before = await scrape();
+    const shopper = await harness.login();
+    const order = await harness.placeOrder(shopper);
+    harness.payAtWechat(shopper, order.payParams);
+    await harness.waitForDelivery(order.orderNo);
+
+    const after = await scrape();
+    expect((sample(after, unifiedorder) ?? 0) - (sample(before, unifiedorder) ?? 0)).toBe(1);
+    expect((sample(after, handled) ?? 0) - (sample(before, handled) ?? 0)).toBeGreaterThanOrEqual(
+      1,
+    );
+    expect(
+      sample(
+        after,
+        'wechatpay_gateway_calls_total{endpoint="/sns/jscode2session",result="SUCCESS"}',
+      ),
+    ).toBeGreaterThanOrEqual(1);
   });
 
   it('is left out of the API description', async () => {

@@ -9,6 +9,7 @@ import { DatabaseModule } from './database/database.module';
 import { Transactions } from './database/transactions';
 import { HealthModule } from './health/health.module';
 import { MetricsModule } from './metrics/metrics.module';
+import { MetricsService } from './metrics/metrics.service';
 import { OrdersModule } from './orders/orders.module';
 import { PaymentsModule } from './payments/payments.module';
 import { RateLimitModule } from './rate-limit/rate-limit.module';
@@ -37,17 +38,22 @@ export class AppModule {
         DatabaseModule,
         MetricsModule.register(config),
         ScheduleModule.forRoot(),
-        WechatPayModule.forRoot({
-          appId: config.wechat.appId,
-          mchId: config.wechat.mchId,
-          apiKey: config.wechat.apiKey,
-          appSecret: config.wechat.appSecret,
-          signType: config.wechat.signType,
-          notifyUrl: config.wechat.notifyUrl,
-          baseUrl: config.wechat.payBaseUrl,
-          apiBaseUrl: config.wechat.apiBaseUrl,
-          connectTimeoutMs: config.wechat.connectTimeoutMs,
-          readTimeoutMs: config.wechat.readTimeoutMs,
+        WechatPayModule.forRootAsync({
+          // MetricsModule is global: the module reports WeChat calls and notifications to it.
+          inject: [MetricsService],
+          useFactory: (metrics: MetricsService) => ({
+            appId: config.wechat.appId,
+            mchId: config.wechat.mchId,
+            apiKey: config.wechat.apiKey,
+            appSecret: config.wechat.appSecret,
+            signType: config.wechat.signType,
+            notifyUrl: config.wechat.notifyUrl,
+            baseUrl: config.wechat.payBaseUrl,
+            apiBaseUrl: config.wechat.apiBaseUrl,
+            connectTimeoutMs: config.wechat.connectTimeoutMs,
+            readTimeoutMs: config.wechat.readTimeoutMs,
+            hooks: metrics,
+          }),
         }),
         RateLimitModule,
         AuthModule,

@@ -1,30 +1,79 @@
+/**
+ * `nestjs-wechat-pay-v2`: what a NestJS host app uses. Low-level protocol helpers (signing with a
+ * raw key, the XML codec, req_info decryption) are in `nestjs-wechat-pay-v2/protocol`, test
+ * helpers in `nestjs-wechat-pay-v2/testing`, the terminus health indicator in
+ * `nestjs-wechat-pay-v2/health`.
+ */
 export { WechatPayModule } from './wechat-pay.module';
 export {
-  DEFAULT_NOTIFY_PATH,
-  WECHAT_PAY_MODULE_OPTIONS,
+  type WechatPayModuleAsyncOptions,
   type WechatPayModuleExtras,
+  type WechatPayModuleForRootOptions,
+  type WechatPayOptionsFactory,
 } from './wechat-pay.module-definition';
-export {
-  WechatPayConfig,
-  resolveWechatPayConfig,
-  type WechatPayModuleOptions,
-} from './config/wechat-pay.options';
+export { DEFAULT_NOTIFY_PATH } from './wechat-pay.constants';
+export { WechatPayConfig, type WechatPayModuleOptions } from './config/wechat-pay.options';
+export { SIGN_TYPES, type SignType } from './signer/sign';
 export { WechatPaySigner } from './signer/signer.service';
-export { SIGN_TYPES, isSignType, type SignType } from './signer/sign';
-export * from './errors/errors';
+export { MAX_FEN } from './util/money';
+
 export { WechatPayGateway } from './gateway/gateway.service';
+export type {
+  CloseOrderResult,
+  OrderQueryRequest,
+  OrderQueryResult,
+  PaidOrderQueryResult,
+  PaidTradeState,
+  PayParams,
+  RequestOptions,
+  TradeState,
+  UnifiedOrderRequest,
+  UnifiedOrderResult,
+  UnpaidOrderQueryResult,
+  UnpaidTradeState,
+} from './gateway/gateway.types';
 export {
   WechatPayTransport,
   type TransportRequestOptions,
   type TransportResponse,
 } from './gateway/transport';
-export { buildPayParams, type BuildPayParamsInput } from './gateway/pay-params';
-export type * from './gateway/gateway.types';
-export {
-  WechatPayNotifyService,
-  buildNotifyReply,
-  rejectNotification,
-} from './notify/notify.service';
+
+export { WechatLoginService } from './login/login.service';
+export type { Code2SessionResult } from './login/login.types';
+
+export { WechatPayNotifyService } from './notify/notify.service';
 export { WechatPayNotifyHandler } from './notify/notify.decorator';
-export { readNotifyBody, type NotifyBody, type NotifyRequest } from './notify/notify-body';
-export type * from './notify/notify.types';
+export { notifyReply } from './notify/notify-reply';
+export type {
+  FailedPaymentNotification,
+  NotifyRejectReason,
+  NotifyResult,
+  PaymentNotification,
+  PaymentNotificationHandler,
+  VerifiedNotification,
+} from './notify/notify.types';
+
+export type {
+  WechatPayGatewayCallEvent,
+  WechatPayHooks,
+  WechatPayNotificationEvent,
+} from './hooks/hooks';
+
+export {
+  RETRYABLE_ERR_CODES,
+  WechatPayBusinessError,
+  WechatPayConfigError,
+  WechatPayDecryptionError,
+  WechatPayError,
+  WechatPayNotifyError,
+  WechatPayProtocolError,
+  WechatPayRequestError,
+  WechatPayReturnError,
+  WechatPaySignatureError,
+  WechatPayTransportError,
+  WechatPayXmlError,
+  type TransportFailure,
+  type WechatPayErrorCode,
+  type XmlErrorReason,
+} from './errors/errors';
+export { WechatPayLoginError } from './login/login.errors';

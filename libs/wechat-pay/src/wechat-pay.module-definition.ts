@@ -4,38 +4,69 @@ import {
   WechatPayConfig,
   type WechatPayModuleOptions,
 } from './config/wechat-pay.options';
+import { WechatPayConfigError } from './errors/errors';
 import { createNotifyController } from './notify/notify.controller';
+import { NotifyRouteInstaller } from './notify/notify-route.installer';
+import { DEFAULT_NOTIFY_PATH, WECHAT_PAY_MODULE_OPTIONS } from './wechat-pay.constants';
 
 /** Options that shape the module itself rather than the merchant account. */
 export interface WechatPayModuleExtras {
   /** Register the module globally (default true). */
   isGlobal: boolean;
-  /** Mount the notify controller (default true). When false, call WechatPayNotifyService from your own route. */
+  /** Mount the notify route (default true). When false, call WechatPayNotifyService from your own route. */
   notifyController: boolean;
-  /** Route of the notify controller (default `wechat-pay/notify`). */
+  /** Route of the notify controller (default `wechat-pay/notify`): a literal path, no parameters. */
   notifyPath: string;
 }
 
-export const DEFAULT_NOTIFY_PATH = 'wechat-pay/notify';
+/**
+ * What `useClass` and `useExisting` point at in `forRootAsync`: a provider that builds the options
+ * (from ConfigService, a vault...).
+ */
+export interface WechatPayOptionsFactory {
+  createWechatPayOptions(): Promise<WechatPayModuleOptions> | WechatPayModuleOptions;
+}
+
+/** A literal route path: letters, digits and `- . _ ~ /` only (no Express or Fastify parameters). */
+const LITERAL_PATH = /^\/?[A-Za-z0-9\-._~]+(?:\/[A-Za-z0-9\-._~]+)*\/?$/;
 
 export const {
   ConfigurableModuleClass: WechatPayConfigurableModule,
-  MODULE_OPTIONS_TOKEN: WECHAT_PAY_MODULE_OPTIONS,
   OPTIONS_TYPE: WECHAT_PAY_OPTIONS_TYPE,
   ASYNC_OPTIONS_TYPE: WECHAT_PAY_ASYNC_OPTIONS_TYPE,
-} = new ConfigurableModuleBuilder<WechatPayModuleOptions>({ moduleName: 'WechatPay' })
+} = new ConfigurableModuleBuilder<WechatPayModuleOptions>({
+  moduleName: 'WechatPay',
+  optionsInjectionToken: WECHAT_PAY_MODULE_OPTIONS,
+})
   .setClassMethodName('forRoot')
+  .setFactoryMethodName('createWechatPayOptions')
   .setExtras<WechatPayModuleExtras>(
     { isGlobal: true, notifyController: true, notifyPath: DEFAULT_NOTIFY_PATH },
-    (definition, extras) => ({
-      ...definition,
-      global: extras.isGlobal,
-      // The controller class is made per module instance so its path can be configured without
-      // rewriting route metadata on a shared class.
-      controllers: extras.notifyController ? [createNotifyController(extras.notifyPath)] : [],
-    }),
+    (definition, extras) => {
+      if (extras.notifyController && !LITERAL_PATH.test(extras.notifyPath)) {
+        throw new WechatPayConfigError([
+          { field: 'notifyPath', problems: ['must be a literal path such as wechat-pay/notify'] },
+        ]);
+      }
+      return {
+        ...definition,
+        global: extras.isGlobal,
+        // The controller class is made per module instance so its path can be configured without
+        // rewriting route metadata on a shared class.
+        controllers: extras.notifyController ? [createNotifyController(extras.notifyPath)] : [],
+        providers: [
+          ...(definition.providers ?? []),
+          ...(extras.notifyController ? [NotifyRouteInstaller] : []),
+        ],
+      };
+    },
   )
   .build();
+
+/** What `WechatPayModule.forRoot()` takes: the options and the module extras. */
+export type WechatPayModuleForRootOptions = typeof WECHAT_PAY_OPTIONS_TYPE;
+/** What `WechatPayModule.forRootAsync()` takes: useFactory/useClass/useExisting, imports, inject, extras. */
+export type WechatPayModuleAsyncOptions = typeof WECHAT_PAY_ASYNC_OPTIONS_TYPE;
 
 /** Validates the options once, at bootstrap, into the frozen config every service injects. */
 export const wechatPayConfigProvider: Provider = {

@@ -7,6 +7,11 @@ import { WechatPayGateway } from './gateway/gateway.service';
 import { WechatPayNotifyService } from './notify/notify.service';
 import { WechatPaySigner } from './signer/signer.service';
 import { WechatPayModule } from './wechat-pay.module';
+import { HttpAdapterHost } from '@nestjs/core';
+import * as FASTIFY_CONSTANTS from '@nestjs/platform-fastify/constants';
+import { WechatLoginService } from './login/login.service';
+import { FASTIFY_ROUTE_CONFIG_METADATA } from './notify/notify-route';
+import type { WechatPayOptionsFactory } from './wechat-pay.module-definition';
 
 const API_KEY = 'modulespec0123456789abcdefghijkl';
 const APP_SECRET = 'app-secret-that-must-never-show-up';
@@ -27,15 +32,15 @@ class PaymentSettings {
 class SettingsModule {}
 
 @Injectable()
-class OptionsFactory {
-  create(): WechatPayModuleOptions {
+class OptionsFactory implements WechatPayOptionsFactory {
+  createWechatPayOptions(): WechatPayModuleOptions {
     return OPTIONS;
   }
 }
 
 @Injectable()
-class ExistingOptionsFactory {
-  async create(): Promise<WechatPayModuleOptions> {
+class ExistingOptionsFactory implements WechatPayOptionsFactory {
+  async createWechatPayOptions(): Promise<WechatPayModuleOptions> {
     return OPTIONS;
   }
 }
@@ -110,6 +115,10 @@ describe('WechatPayModule', () => {
       expect(Object.isFrozen(config)).toBe(true);
     });
 
+    it('provides mini-program login as its own service', () => {
+      expect(moduleRef.get(WechatLoginService)).toBeInstanceOf(WechatLoginService);
+    });
+
     it('is global, so feature modules inject the gateway without importing it', () => {
       expect(moduleRef.get(CheckoutService).gateway).toBe(moduleRef.get(WechatPayGateway));
     });
@@ -158,6 +167,35 @@ describe('WechatPayModule', () => {
       expect((await request(server).post('/wechat-pay/notify').send('<xml></xml>')).status).toBe(
         404,
       );
+    });
+
+    it.each(['wechat/:id/notify', 'notify/*', 'a b'])(
+      'stops start-up for a notifyPath that is not a literal path (%s)',
+      (notifyPath) => {
+        expect(() => WechatPayModule.forRoot({ ...OPTIONS, notifyPath })).toThrow(
+          WechatPayConfigError,
+        );
+      },
+    );
+
+    it('stops start-up on an HTTP adapter it cannot set the route up on, saying what to do', async () => {
+      const moduleRef = await Test.createTestingModule({
+        imports: [WechatPayModule.forRoot(OPTIONS)],
+      }).compile();
+      const host = moduleRef.get(HttpAdapterHost);
+      host.httpAdapter = { getType: () => 'koa' } as unknown as typeof host.httpAdapter;
+      const error: unknown = await moduleRef.init().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(WechatPayConfigError);
+      expect((error as Error).message).toMatch(
+        /"koa".*notifyController: false.*WechatPayNotifyService\.handle\(\)/,
+      );
+    });
+
+    it('uses the metadata key @nestjs/platform-fastify copies into route config', () => {
+      expect(FASTIFY_ROUTE_CONFIG_METADATA).toBe(FASTIFY_CONSTANTS.FASTIFY_ROUTE_CONFIG_METADATA);
     });
 
     it('is not mounted when notifyController is false', async () => {

@@ -3,6 +3,8 @@ import { DiscoveryModule } from '@nestjs/core';
 import { WechatPayConfig } from './config/wechat-pay.options';
 import { WechatPayGateway } from './gateway/gateway.service';
 import { WechatPayTransport } from './gateway/transport';
+import { WechatPayHookRunner } from './hooks/hooks';
+import { WechatLoginService } from './login/login.service';
 import { NotifyHandlerRegistry } from './notify/notify-handler.registry';
 import { WechatPayNotifyService } from './notify/notify.service';
 import { WechatPaySigner } from './signer/signer.service';
@@ -15,9 +17,11 @@ import {
   imports: [DiscoveryModule],
   providers: [
     wechatPayConfigProvider,
+    WechatPayHookRunner,
     WechatPaySigner,
     WechatPayTransport,
     WechatPayGateway,
+    WechatLoginService,
     NotifyHandlerRegistry,
     WechatPayNotifyService,
   ],
@@ -26,6 +30,7 @@ import {
     WechatPaySigner,
     WechatPayTransport,
     WechatPayGateway,
+    WechatLoginService,
     WechatPayNotifyService,
   ],
 })

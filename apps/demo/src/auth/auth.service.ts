@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { WechatPayGateway } from 'nestjs-wechat-pay-v2';
+import { WechatLoginService } from 'nestjs-wechat-pay-v2';
 import { LessThan, Repository } from 'typeorm';
 import { Transactions } from '../database/transactions';
 import { Clock } from '../clock';
@@ -16,7 +16,7 @@ export interface AuthenticatedUser {
 @Injectable()
 export class AuthService {
   constructor(
-    private readonly gateway: WechatPayGateway,
+    private readonly wechatLogin: WechatLoginService,
     @InjectRepository(UserEntity) private readonly users: Repository<UserEntity>,
     @InjectRepository(SessionEntity) private readonly sessions: Repository<SessionEntity>,
     @Inject(DEMO_CONFIG) private readonly config: DemoConfig,
@@ -29,7 +29,7 @@ export class AuthService {
    * is dropped here: this shop has no use for it, so it is neither stored nor logged.
    */
   async login(code: string): Promise<{ token: string; expiresIn: number }> {
-    const { openid } = await this.gateway.code2Session(code);
+    const { openid } = await this.wechatLogin.code2Session(code);
     const user = await this.findOrCreateUser(openid);
     const now = this.clock.now();
     const { token, sessionId } = issueToken(this.config.sessionSecret);

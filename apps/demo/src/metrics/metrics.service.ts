@@ -1,10 +1,14 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type {
+  WechatPayGatewayCallEvent,
+  WechatPayHooks,
+  WechatPayNotificationEvent,
+} from 'nestjs-wechat-pay-v2';
 import { DataSource } from 'typeorm';
 import { Clock } from '../clock';
 import { OrderEntity, type OrderStatus } from '../database/entities';
 import type { ReconcileOutcome, ReconcileSummary } from '../reconciler/reconciler.service';
-import type { GatewayCallEvent, NotificationEvent } from './wechat-pay-events';
 
 const ORDER_STATUSES: OrderStatus[] = ['UNPAID', 'PAID', 'CLOSED'];
 /** Label values come from WeChat's answers: keep them short and in a plain alphabet. */
@@ -20,7 +24,7 @@ export type ReconcilerPassOutcome = 'idle' | 'ok' | 'errors' | 'deferred' | 'fai
  * in the database when /metrics is scraped.
  */
 @Injectable()
-export class MetricsService {
+export class MetricsService implements WechatPayHooks {
   readonly registry = new Registry();
   private readonly logger = new Logger('Metrics');
   private databaseLoggedAt = 0;
@@ -96,13 +100,13 @@ export class MetricsService {
     });
   }
 
-  onGatewayCall(event: GatewayCallEvent): void {
+  onGatewayCall(event: WechatPayGatewayCallEvent): void {
     const endpoint = label(event.endpoint);
     this.gatewayCalls.inc({ endpoint, result: label(event.result) });
     this.gatewayDuration.observe({ endpoint }, Math.max(0, event.durationMs) / 1000);
   }
 
-  onNotification(event: NotificationEvent): void {
+  onNotification(event: WechatPayNotificationEvent): void {
     this.notifications.inc({ kind: label(event.kind), outcome: label(event.outcome) });
   }
 

@@ -30,10 +30,10 @@ export class OrderSyncService {
         return this.payments.settle(
           {
             outTradeNo: result.outTradeNo,
-            transactionId: result.transactionId ?? '',
-            totalFee: result.totalFee ?? -1,
-            appId: result.raw.appid,
-            mchId: result.raw.mch_id,
+            transactionId: result.transactionId,
+            totalFee: result.totalFee,
+            appId: result.appId,
+            mchId: result.mchId,
           },
           source,
         );

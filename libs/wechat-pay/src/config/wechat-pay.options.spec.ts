@@ -1,5 +1,7 @@
 import { inspect } from 'node:util';
 import { WechatPayConfigError } from '../errors/errors';
+import { sign } from '../signer/sign';
+import { WechatPaySigner } from '../signer/signer.service';
 import { resolveWechatPayConfig, WechatPayConfig } from './wechat-pay.options';
 
 const API_KEY = 'Secret0Key1Of2Exactly3ThirtyTwo4';
@@ -31,8 +33,47 @@ describe('resolveWechatPayConfig', () => {
     expect(config.connectTimeoutMs).toBe(6000);
     expect(config.readTimeoutMs).toBe(8000);
     expect(config.maxBodyBytes).toBe(65536);
-    expect(config.apiKey).toBe(API_KEY);
     expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it('holds no secret where anything holding the config could read it', () => {
+    const config = resolveWechatPayConfig(valid);
+    const reachable = [
+      ...Object.getOwnPropertyNames(config),
+      ...Object.getOwnPropertySymbols(config).map(String),
+    ];
+    expect(reachable).not.toContain('apiKey');
+    expect(reachable).not.toContain('appSecret');
+    for (const name of Object.getOwnPropertyNames(config)) {
+      expect(String((config as unknown as Record<string, unknown>)[name])).not.toBe(API_KEY);
+    }
+    expect(config.hasAppSecret).toBe(true);
+    expect(inspect(config, { showHidden: true, depth: 5 })).not.toContain(API_KEY);
+  });
+
+  it('signs with the configured key through the signer only', () => {
+    const config = resolveWechatPayConfig(valid);
+    const params = { appid: valid.appId, nonce_str: 'abc' };
+    expect(new WechatPaySigner(config).sign(params, 'MD5')).toBe(sign(params, API_KEY, 'MD5'));
+  });
+
+  it.each([
+    ['not an object', 'hooks!'],
+    ['a hook that is not a function', { onGatewayCall: 'log' }],
+  ])('refuses hooks that are %s', (_case, hooks) => {
+    expect(configError({ ...valid, hooks }).fields.map((f) => f.field)).toEqual(['hooks']);
+  });
+
+  it('accepts a service instance whose hooks are prototype methods', () => {
+    class Metrics {
+      readonly seen: string[] = [];
+      onGatewayCall(): void {
+        this.seen.push('call');
+      }
+    }
+    expect(resolveWechatPayConfig({ ...valid, hooks: new Metrics() })).toBeInstanceOf(
+      WechatPayConfig,
+    );
   });
 
   it('drops a trailing slash from base URLs so paths join cleanly', () => {

@@ -1,4 +1,3 @@
-import { inspect } from 'node:util';
 import { plainToInstance } from 'class-transformer';
 import {
   IsIn,
@@ -15,7 +14,9 @@ import {
 } from 'class-validator';
 import { WechatPayConfigError } from '../errors/errors';
 import { SIGN_TYPES, type SignType } from '../signer/sign';
+import type { WechatPayHooks } from '../hooks/hooks';
 import { DEFAULT_MAX_XML_BYTES } from '../xml/xml-codec';
+import { keepSecrets } from './secrets';
 
 /** What a host app passes to `WechatPayModule.forRoot()` (or returns from its `useFactory`). */
 export interface WechatPayModuleOptions {
@@ -43,6 +44,8 @@ export interface WechatPayModuleOptions {
   maxBodyBytes?: number;
   /** Most sockets kept per host by the keep-alive pool. Default 50. */
   maxSockets?: number;
+  /** Observability callbacks (metrics); see WechatPayHooks. */
+  hooks?: WechatPayHooks;
 }
 
 const URL_OPTIONS = { require_tld: false, require_protocol: true, protocols: ['http', 'https'] };
@@ -107,7 +110,11 @@ class OptionsSchema {
   maxSockets?: number;
 }
 
-/** The validated, frozen configuration every service reads. Secrets are hidden from logs and JSON. */
+/**
+ * The validated, frozen configuration every service reads. It carries no secret: the API key and
+ * the app secret are kept beside it, where only the signer (the key) and the login service (the
+ * app secret) read them, so a config can be injected, logged or serialised anywhere.
+ */
 export class WechatPayConfig {
   readonly appId: string;
   readonly mchId: string;
@@ -119,9 +126,8 @@ export class WechatPayConfig {
   readonly readTimeoutMs: number;
   readonly maxBodyBytes: number;
   readonly maxSockets: number;
-  /** Non-enumerable so that spreading, JSON or a logger never carries them. */
-  declare readonly apiKey: string;
-  declare readonly appSecret?: string;
+  /** Whether an app secret was configured (needed by WechatLoginService). */
+  readonly hasAppSecret: boolean;
 
   constructor(options: WechatPayModuleOptions) {
     this.appId = options.appId;
@@ -134,23 +140,9 @@ export class WechatPayConfig {
     this.readTimeoutMs = options.readTimeoutMs ?? 8000;
     this.maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_XML_BYTES;
     this.maxSockets = options.maxSockets ?? 50;
-    Object.defineProperty(this, 'apiKey', { value: options.apiKey, enumerable: false });
-    Object.defineProperty(this, 'appSecret', { value: options.appSecret, enumerable: false });
+    this.hasAppSecret = options.appSecret !== undefined;
+    keepSecrets(this, { apiKey: options.apiKey, appSecret: options.appSecret });
     Object.freeze(this);
-  }
-
-  toJSON(): Record<string, unknown> {
-    // Spreading copies only enumerable fields, so the secrets are not in `visible`.
-    const visible: Partial<WechatPayConfig> = { ...this };
-    return {
-      ...visible,
-      apiKey: '[redacted]',
-      appSecret: this.appSecret ? '[redacted]' : undefined,
-    };
-  }
-
-  [inspect.custom](): string {
-    return `WechatPayConfig ${inspect(this.toJSON())}`;
   }
 }
 
@@ -162,18 +154,25 @@ export function resolveWechatPayConfig(options: unknown): WechatPayConfig {
   if (options === null || typeof options !== 'object') {
     throw new WechatPayConfigError([{ field: 'options', problems: ['must be an object'] }]);
   }
-  const schema = plainToInstance(OptionsSchema, options, { excludeExtraneousValues: false });
-  const errors = validateSync(schema, {
+  // Hooks may be a service instance: they are checked here, never copied by class-transformer.
+  const { hooks, ...settings } = options as Record<string, unknown>;
+  const schema = plainToInstance(OptionsSchema, settings, { excludeExtraneousValues: false });
+  const problems = validateSync(schema, {
     forbidUnknownValues: false,
     validationError: { target: false, value: false },
-  });
-  if (errors.length > 0) {
-    throw new WechatPayConfigError(
-      errors.map((e) => ({
-        field: e.property,
-        problems: Object.values(e.constraints ?? {}),
-      })),
-    );
-  }
+  }).map((e) => ({ field: e.property, problems: Object.values(e.constraints ?? {}) }));
+  const hookProblem = checkHooks(hooks);
+  if (hookProblem !== undefined) problems.push({ field: 'hooks', problems: [hookProblem] });
+  if (problems.length > 0) throw new WechatPayConfigError(problems);
   return new WechatPayConfig(options as WechatPayModuleOptions);
+}
+
+function checkHooks(hooks: unknown): string | undefined {
+  if (hooks === undefined) return undefined;
+  if (hooks === null || typeof hooks !== 'object') return 'must be an object';
+  for (const name of ['onGatewayCall', 'onNotification'] as const) {
+    const hook = (hooks as WechatPayHooks)[name];
+    if (hook !== undefined && typeof hook !== 'function') return `${name} must be a function`;
+  }
+  return undefined;
 }

@@ -1,3 +1,4 @@
+import type { NotifyRejectReason } from '../notify/notify.types';
 /**
  * Every failure the library reports is a WechatPayError with a machine-readable `code`, a
  * `retryable` flag (true only when repeating the call with the same parameters is safe and may
@@ -13,7 +14,9 @@ export type WechatPayErrorCode =
   | 'RETURN_FAIL'
   | 'BAD_SIGNATURE'
   | 'BUSINESS'
-  | 'LOGIN';
+  | 'LOGIN'
+  | 'NOTIFY_REJECTED'
+  | 'DECRYPTION_FAILED';
 
 export abstract class WechatPayError extends Error {
   abstract readonly code: WechatPayErrorCode;
@@ -40,7 +43,10 @@ export class WechatPayConfigError extends WechatPayError {
   }
 }
 
-/** A request was refused before it left: nothing was sent to WeChat. */
+/**
+ * A value was refused before anything was sent: a request field, an amount out of range, a number
+ * that is not an integer. `field` names it as the caller spelled it; the value is never echoed.
+ */
 export class WechatPayRequestError extends WechatPayError {
   readonly code = 'REQUEST_INVALID';
   constructor(
@@ -60,7 +66,11 @@ export type XmlErrorReason =
   | 'NESTED'
   | 'DUPLICATE_FIELD'
   | 'WRONG_ROOT'
-  | 'BAD_FIELD_NAME';
+  | 'BAD_FIELD_NAME'
+  | 'TRAILING_CONTENT'
+  | 'BAD_CHARACTER'
+  | 'DECLARATION'
+  | 'BAD_VALUE';
 
 /** An XML document was refused by the codec. `reason` says which hazard was found. */
 export class WechatPayXmlError extends WechatPayError {
@@ -141,19 +151,29 @@ export class WechatPayBusinessError extends WechatPayError {
 }
 
 /**
- * jscode2session answered with a non-zero `errcode`. Never retryable: a login code is single-use,
- * so the mini-program must call wx.login again for a fresh one.
+ * `req_info` of a refund notification could not be decrypted with the merchant key: not base64 of
+ * whole AES blocks, or the padding does not check out (a wrong key, or a forgery).
  */
-export class WechatPayLoginError extends WechatPayError {
-  readonly code = 'LOGIN';
+export class WechatPayDecryptionError extends WechatPayError {
+  readonly code = 'DECRYPTION_FAILED';
+  constructor(message: string) {
+    super(message);
+  }
+}
+
+/**
+ * A payment notification was refused: `reason` says why, in the words the notify reply and the
+ * hooks use. The message carries field names only, never a value from the body; a handler's own
+ * error is kept as `cause`, not copied into the message.
+ */
+export class WechatPayNotifyError extends WechatPayError {
+  readonly code = 'NOTIFY_REJECTED';
   constructor(
-    readonly errcode: number,
-    readonly errmsg: string,
-    rawBody: string,
+    readonly reason: NotifyRejectReason,
+    message: string,
+    options: { cause?: unknown } = {},
   ) {
-    super(`jscode2session failed with errcode ${errcode}: ${errmsg}`, {
-      rawBody,
-      retryable: false,
-    });
+    super(message);
+    if (options.cause !== undefined) this.cause = options.cause;
   }
 }

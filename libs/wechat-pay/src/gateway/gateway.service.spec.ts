@@ -1,12 +1,10 @@
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { inspect } from 'node:util';
 import { Test } from '@nestjs/testing';
 import { resolveWechatPayConfig, WechatPayConfig } from '../config/wechat-pay.options';
 import {
   WechatPayBusinessError,
   WechatPayError,
-  WechatPayLoginError,
   WechatPayProtocolError,
   WechatPayRequestError,
   WechatPayReturnError,
@@ -19,12 +17,13 @@ import { buildXml, parseXml } from '../xml/xml-codec';
 import { WechatPayGateway } from './gateway.service';
 import type { UnifiedOrderRequest } from './gateway.types';
 import { WechatPayTransport } from './transport';
+import { WechatPayHookRunner, type WechatPayGatewayCallEvent } from '../hooks/hooks';
+import { WECHAT_PAY_MODULE_OPTIONS } from '../wechat-pay.constants';
+import { MAX_FEN } from '../util/money';
 
 const APP_ID = 'wxd930ea5d5a258f4f';
 const MCH_ID = '10000100';
 const KEY = '192006250b4c09247ec02edce69f6a2d';
-const APP_SECRET = 'APP-SECRET-0123456789abcdef';
-const SESSION_KEY = 'tiihtNczf5v6AKRyjwEUhQ==';
 const TRANSACTION_ID = '4200000288201903177135850941';
 const PREPAY_ID = 'wx201411101639507cbf6ffd8b0779950874';
 
@@ -93,6 +92,7 @@ describe('WechatPayGateway', () => {
   let config: WechatPayConfig;
   let gateway: WechatPayGateway;
   let transport: WechatPayTransport;
+  const calls: WechatPayGatewayCallEvent[] = [];
 
   beforeAll(async () => {
     server = http.createServer((req, res) => {
@@ -121,22 +121,21 @@ describe('WechatPayGateway', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
+    const options = {
+      appId: APP_ID,
+      mchId: MCH_ID,
+      apiKey: KEY,
+      signType: 'HMAC-SHA256' as const,
+      notifyUrl: 'https://example.com/wxpay/notify',
+      baseUrl: base,
+      readTimeoutMs: 2000,
+      hooks: { onGatewayCall: (event: WechatPayGatewayCallEvent) => calls.push(event) },
+    };
     const moduleRef = await Test.createTestingModule({
       providers: [
-        {
-          provide: WechatPayConfig,
-          useValue: resolveWechatPayConfig({
-            appId: APP_ID,
-            mchId: MCH_ID,
-            apiKey: KEY,
-            signType: 'HMAC-SHA256',
-            appSecret: APP_SECRET,
-            notifyUrl: 'https://example.com/wxpay/notify',
-            baseUrl: base,
-            apiBaseUrl: base,
-            readTimeoutMs: 2000,
-          }),
-        },
+        { provide: WechatPayConfig, useValue: resolveWechatPayConfig(options) },
+        { provide: WECHAT_PAY_MODULE_OPTIONS, useValue: options },
+        WechatPayHookRunner,
         WechatPaySigner,
         WechatPayTransport,
         WechatPayGateway,
@@ -155,6 +154,7 @@ describe('WechatPayGateway', () => {
 
   beforeEach(() => {
     received.length = 0;
+    calls.length = 0;
     respond = () => ({ status: 500, body: 'no responder set' });
   });
 
@@ -400,6 +400,8 @@ describe('WechatPayGateway', () => {
         tradeState: 'SUCCESS',
         tradeStateDesc: '支付成功',
         outTradeNo: '20150806125346',
+        appId: APP_ID,
+        mchId: MCH_ID,
         transactionId: TRANSACTION_ID,
         totalFee: 88,
         cashFee: 88,
@@ -423,6 +425,58 @@ describe('WechatPayGateway', () => {
       expect(typeof result.transactionId).toBe('string');
       expect(result.outTradeNo).toBe('20150806125346');
       expect(result.totalFee).toBe(88);
+    });
+
+    it.each(['transaction_id', 'total_fee', 'cash_fee', 'time_end', 'openid'])(
+      'refuses a paid answer without %s rather than invent it',
+      async (name) => {
+        for (const tradeState of ['SUCCESS', 'REFUND']) {
+          respond = signedLikeTheRequest({ ...paid, trade_state: tradeState, [name]: '' });
+          const error = await failure(gateway.orderQuery({ outTradeNo: '20150806125346' }));
+          expect(error).toBeInstanceOf(WechatPayProtocolError);
+          expect(error.message).toContain(name);
+        }
+      },
+    );
+
+    it('gives a REFUND answer the same payment fields as a SUCCESS one', async () => {
+      respond = signedLikeTheRequest({ ...paid, trade_state: 'REFUND' });
+      const result = await gateway.orderQuery({ outTradeNo: '20150806125346' });
+      expect(result.tradeState).toBe('REFUND');
+      if (result.tradeState !== 'REFUND') return;
+      expect([result.transactionId, result.totalFee, result.cashFee, result.timeEnd]).toEqual([
+        TRANSACTION_ID,
+        88,
+        88,
+        '20150806125501',
+      ]);
+    });
+
+    it('reads amounts of 2^31 fen and MAX_FEN exactly, and refuses one fen more', async () => {
+      respond = signedLikeTheRequest({
+        ...paid,
+        total_fee: '2147483648',
+        cash_fee: String(MAX_FEN),
+      });
+      await expect(gateway.orderQuery({ outTradeNo: '20150806125346' })).resolves.toMatchObject({
+        totalFee: 2147483648,
+        cashFee: MAX_FEN,
+      });
+      respond = signedLikeTheRequest({ ...paid, total_fee: '9007199254740992' });
+      const error = await failure(gateway.orderQuery({ outTradeNo: '20150806125346' }));
+      expect(error).toBeInstanceOf(WechatPayProtocolError);
+      expect(error.message).toContain('MAX_FEN');
+    });
+
+    it('refuses an answer that does not name its appid and mch_id', async () => {
+      respond = (_request, fields) => {
+        const answer: Record<string, string> = success(paid);
+        delete answer.appid;
+        return signedXml(answer, fields.sign_type as SignType);
+      };
+      expect(await failure(gateway.orderQuery({ outTradeNo: '20150806125346' }))).toBeInstanceOf(
+        WechatPayProtocolError,
+      );
     });
 
     it('maps a minimal NOTPAY answer without inventing amounts', async () => {
@@ -538,157 +592,50 @@ describe('WechatPayGateway', () => {
     );
   });
 
+  describe('hooks', () => {
+    it('reports each call with its endpoint and result: SUCCESS, the err_code, or the error code', async () => {
+      respond = signedLikeTheRequest({ prepay_id: PREPAY_ID, trade_type: 'JSAPI' });
+      await gateway.unifiedOrder(order);
+      respond = signedLikeTheRequest({
+        result_code: 'FAIL',
+        err_code: 'ORDERNOTEXIST',
+        err_code_des: 'order not exist',
+      });
+      await failure(gateway.orderQuery({ outTradeNo: '20150806125346' }));
+      respond = () => ({ body: buildXml({ return_code: 'FAIL', return_msg: '签名错误' }) });
+      await failure(gateway.closeOrder('20150806125346'));
+      respond = () => ({ status: 502, body: 'bad gateway' });
+      await failure(gateway.orderQuery({ outTradeNo: '20150806125346' }));
+      respond = (_request, fields) => ({
+        body: buildXml({ ...success(), sign: 'F'.repeat(fields.sign_type === 'MD5' ? 32 : 64) }),
+      });
+      await failure(gateway.closeOrder('20150806125346'));
+
+      expect(calls.map(({ endpoint, result }) => [endpoint, result])).toEqual([
+        ['/pay/unifiedorder', 'SUCCESS'],
+        ['/pay/orderquery', 'ORDERNOTEXIST'],
+        ['/pay/closeorder', 'RETURN_FAIL'],
+        ['/pay/orderquery', 'TRANSPORT'],
+        ['/pay/closeorder', 'BAD_SIGNATURE'],
+      ]);
+      for (const call of calls) {
+        expect(call.durationMs).toBeGreaterThanOrEqual(0);
+        expect(call.durationMs).toBeLessThan(5000);
+      }
+    });
+
+    it('does not report a request refused before anything was sent', async () => {
+      await failure(gateway.unifiedOrder({ ...order, totalFee: 0 }));
+      expect(calls).toHaveLength(0);
+      expect(received).toHaveLength(0);
+    });
+  });
+
   describe('payParams', () => {
     it('signs with the configured sign type by default', () => {
       const params = gateway.payParams(PREPAY_ID);
       expect(params.signType).toBe(config.signType);
       expect(params.paySign).toMatch(/^[0-9A-F]{64}$/);
-    });
-  });
-
-  describe('code2Session', () => {
-    function everythingVisibleOf(error: WechatPayError): string {
-      return [
-        error.message,
-        error.rawBody ?? '',
-        JSON.stringify(error),
-        inspect(error),
-        String(error.stack),
-      ].join('\n');
-    }
-
-    it('exchanges the code for openid and session key, whatever the content type', async () => {
-      respond = () => ({
-        contentType: 'text/plain',
-        body: JSON.stringify({
-          session_key: SESSION_KEY,
-          openid: 'oUpF8uMuAJO_M2pxb1Q9zNjWeS6o',
-          unionid: 'oU1',
-        }),
-      });
-
-      const result = await gateway.code2Session('081aBcDe0xYz1z1Qw8Ge0AbCdE3aBcDq');
-
-      expect(received).toHaveLength(1);
-      expect(received[0].method).toBe('GET');
-      expect(received[0].path).toBe('/sns/jscode2session');
-      expect(Object.fromEntries(received[0].query)).toEqual({
-        appid: APP_ID,
-        secret: APP_SECRET,
-        js_code: '081aBcDe0xYz1z1Qw8Ge0AbCdE3aBcDq',
-        grant_type: 'authorization_code',
-      });
-      expect(result.openid).toBe('oUpF8uMuAJO_M2pxb1Q9zNjWeS6o');
-      expect(result.unionid).toBe('oU1');
-      expect(result.sessionKey).toBe(SESSION_KEY);
-    });
-
-    it('keeps the session key out of JSON, spreading and util.inspect', async () => {
-      respond = () => ({
-        body: JSON.stringify({ session_key: SESSION_KEY, openid: 'oUpF8uMuAJO_M2pxb1Q9zNjWeS6o' }),
-      });
-
-      const result = await gateway.code2Session('code-1');
-
-      expect(JSON.stringify(result)).toBe('{"openid":"oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"}');
-      expect(JSON.stringify({ ...result })).not.toContain(SESSION_KEY);
-      expect(inspect(result)).not.toContain(SESSION_KEY);
-      expect(inspect(result, { showHidden: true, depth: 5 })).not.toContain(SESSION_KEY);
-      expect(inspect(result)).toContain('oUpF8uMuAJO_M2pxb1Q9zNjWeS6o');
-    });
-
-    it('URL-encodes the code', async () => {
-      respond = () => ({ body: JSON.stringify({ session_key: SESSION_KEY, openid: 'o1' }) });
-
-      await gateway.code2Session('a&b=c+d/é');
-
-      expect(received[0].query.get('js_code')).toBe('a&b=c+d/é');
-      expect(received[0].query.get('grant_type')).toBe('authorization_code');
-    });
-
-    it.each([
-      [40029, 'invalid code, rid: 6650a1b2-1c2d3e4f'],
-      [40163, 'code been used, rid: 6650a1b2-5a6b7c8d'],
-    ])('reports errcode %i as a login error, once and not retryable', async (errcode, errmsg) => {
-      respond = () => ({ body: JSON.stringify({ errcode, errmsg }) });
-
-      const error = await failure(gateway.code2Session('used-code'));
-
-      expect(error).toBeInstanceOf(WechatPayLoginError);
-      expect((error as WechatPayLoginError).errcode).toBe(errcode);
-      expect((error as WechatPayLoginError).errmsg).toBe(errmsg);
-      expect(error.retryable).toBe(false);
-      expect(received).toHaveLength(1);
-    });
-
-    it('reports a non-JSON answer as a protocol error', async () => {
-      respond = () => ({ contentType: 'text/html', body: '<html>gateway timeout</html>' });
-
-      const error = await failure(gateway.code2Session('code-1'));
-
-      expect(error).toBeInstanceOf(WechatPayProtocolError);
-      expect(error.rawBody).toBe('<html>gateway timeout</html>');
-    });
-
-    it('reports an answer without openid as a protocol error whose body hides the session key', async () => {
-      respond = () => ({ body: JSON.stringify({ session_key: SESSION_KEY }) });
-
-      const error = await failure(gateway.code2Session('code-1'));
-
-      expect(error).toBeInstanceOf(WechatPayProtocolError);
-      expect(error.rawBody).toContain('session_key');
-      expect(everythingVisibleOf(error)).not.toContain(SESSION_KEY);
-      expect(everythingVisibleOf(error)).not.toContain(APP_SECRET);
-    });
-
-    it('hides the session key of a truncated answer', async () => {
-      respond = () => ({ body: `{"openid":"o1","session_key":"${SESSION_KEY}` });
-
-      const error = await failure(gateway.code2Session('code-1'));
-
-      expect(error).toBeInstanceOf(WechatPayProtocolError);
-      expect(everythingVisibleOf(error)).not.toContain(SESSION_KEY);
-    });
-
-    it('reports an answer without session_key as a protocol error', async () => {
-      respond = () => ({ body: JSON.stringify({ openid: 'o1' }) });
-
-      expect(await failure(gateway.code2Session('code-1'))).toBeInstanceOf(WechatPayProtocolError);
-    });
-
-    it('reports HTTP 502 as a transport error not to retry, with the secret nowhere in it', async () => {
-      respond = () => ({ status: 502, body: 'bad gateway' });
-
-      const error = await failure(gateway.code2Session('code-1'));
-
-      expect((error as WechatPayTransportError).failure).toBe('HTTP_STATUS');
-      expect(error.retryable).toBe(false);
-      expect(everythingVisibleOf(error)).not.toContain(APP_SECRET);
-      expect(received).toHaveLength(1);
-    });
-
-    it('refuses to call without an app secret, naming the option but not any value', async () => {
-      const noSecret = resolveWechatPayConfig({
-        appId: APP_ID,
-        mchId: MCH_ID,
-        apiKey: KEY,
-        apiBaseUrl: base,
-      });
-      const bare = new WechatPayGateway(noSecret, new WechatPaySigner(noSecret), transport);
-
-      const error = await failure(bare.code2Session('code-1'));
-
-      expect(error).toBeInstanceOf(WechatPayRequestError);
-      expect((error as WechatPayRequestError).field).toBe('appSecret');
-      expect(error.message).not.toContain(KEY);
-      expect(received).toHaveLength(0);
-    });
-
-    it('sends nothing for an empty code', async () => {
-      const error = await failure(gateway.code2Session(''));
-
-      expect((error as WechatPayRequestError).field).toBe('jsCode');
-      expect(received).toHaveLength(0);
     });
   });
 });

@@ -6,7 +6,7 @@ export interface UnifiedOrderRequest {
   outTradeNo: string;
   /** Goods description, at most 127 characters. */
   body: string;
-  /** Amount in fen: a positive safe integer. */
+  /** Amount in fen: an integer from 1 to MAX_FEN. */
   totalFee: number;
   /** Currency; only `CNY` exists for domestic merchants. Sent only when given. */
   feeType?: 'CNY';
@@ -46,22 +46,55 @@ export type OrderQueryRequest =
 export type TradeState =
   'SUCCESS' | 'REFUND' | 'NOTPAY' | 'CLOSED' | 'REVOKED' | 'USERPAYING' | 'PAYERROR';
 
-export interface OrderQueryResult {
-  tradeState: TradeState;
+/** The states in which the order was paid: REFUND means paid, then (partly) refunded. */
+export type PaidTradeState = Extract<TradeState, 'SUCCESS' | 'REFUND'>;
+export type UnpaidTradeState = Exclude<TradeState, PaidTradeState>;
+
+interface OrderQueryAnswer {
+  /** WeChat's description and next-step hint (`支付成功`, `订单未支付`...). */
   tradeStateDesc: string;
   outTradeNo: string;
+  /** The appid and mch_id the signed answer names (checked to be the configured ones). */
+  appId: string;
+  mchId: string;
+  attach?: string;
+  /** Every field of the verified response. */
+  raw: Readonly<Record<string, string>>;
+}
+
+/** A paid order: everything needed to record the payment is always there. */
+export interface PaidOrderQueryResult extends OrderQueryAnswer {
+  tradeState: PaidTradeState;
+  /** WeChat's order id (28 digits today): keep it a string. */
+  transactionId: string;
+  /** Order amount in fen, 0 to MAX_FEN. */
+  totalFee: number;
+  /** Amount paid in cash, in fen (total minus coupons). */
+  cashFee: number;
+  /** Payment time, Beijing `yyyyMMddHHmmss`. */
+  timeEnd: string;
+  /** The payer's openid under the configured appid. */
+  openid: string;
+  tradeType?: string;
+  bankType?: string;
+  feeType?: string;
+}
+
+/** An order not (or not yet) paid. WeChat may still report some payment fields: they are kept. */
+export interface UnpaidOrderQueryResult extends OrderQueryAnswer {
+  tradeState: UnpaidTradeState;
   transactionId?: string;
-  /** Integer fen, when WeChat reports it. */
   totalFee?: number;
   cashFee?: number;
+  timeEnd?: string;
   openid?: string;
   tradeType?: string;
   bankType?: string;
-  /** Payment time, Beijing `yyyyMMddHHmmss`, once paid. */
-  timeEnd?: string;
-  attach?: string;
-  raw: Readonly<Record<string, string>>;
+  feeType?: string;
 }
+
+/** What orderquery reports, discriminated by `tradeState`. */
+export type OrderQueryResult = PaidOrderQueryResult | UnpaidOrderQueryResult;
 
 export interface CloseOrderResult {
   raw: Readonly<Record<string, string>>;
@@ -74,13 +107,6 @@ export interface PayParams {
   package: string;
   signType: SignType;
   paySign: string;
-}
-
-export interface Code2SessionResult {
-  openid: string;
-  /** Keep on the server; never send it to the client or a log. */
-  sessionKey: string;
-  unionid?: string;
 }
 
 export interface RequestOptions {

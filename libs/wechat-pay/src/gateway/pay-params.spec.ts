@@ -1,6 +1,8 @@
+import { resolveWechatPayConfig } from '../config/wechat-pay.options';
 import { WechatPayRequestError } from '../errors/errors';
 import { isSignType, sign, type SignType } from '../signer/sign';
-import { buildPayParams } from './pay-params';
+import { WechatPaySigner } from '../signer/signer.service';
+import { buildPayParams as buildWithSigner, type PayParamsInput } from './pay-params';
 
 import { vectors as allVectors } from '../../../../test/fixtures/vectors';
 
@@ -15,6 +17,12 @@ const base = {
   timeStamp: '1490840662',
   nonceStr: '5K8264ILTKCH16CQ2502SI8ZNMTM67VS',
 };
+
+/** Builds through a signer holding `apiKey`, as the gateway does with the configured key. */
+function buildPayParams({ apiKey, ...input }: PayParamsInput & { apiKey: string }) {
+  const config = resolveWechatPayConfig({ appId: 'wxd678efh567hg6787', mchId: '1', apiKey });
+  return buildWithSigner(input, new WechatPaySigner(config));
+}
 
 /** The field a WechatPayRequestError names, or undefined when nothing was refused. */
 function refusedField(action: () => unknown): string | undefined {

@@ -1,12 +1,12 @@
 import { WechatPayRequestError } from '../errors/errors';
-import { createNonce, sign, type SignType } from '../signer/sign';
+import { createNonce, type SignType } from '../signer/sign';
+import type { WechatPaySigner } from '../signer/signer.service';
 import type { PayParams } from './gateway.types';
 import { validatePrepayId, validateSignType } from './request-validation';
 
-export interface BuildPayParamsInput {
+export interface PayParamsInput {
   appId: string;
   prepayId: string;
-  apiKey: string;
   /** Must be the algorithm the unifiedorder request was signed with. */
   signType: SignType;
   /** Unix seconds as a string; defaults to now. */
@@ -19,11 +19,12 @@ const UNIX_SECONDS = /^\d{1,10}$/;
 const NONCE = /^[0-9A-Za-z]{1,32}$/;
 
 /**
- * The arguments of `wx.requestPayment`. The unifiedorder `sign` cannot be reused here: paySign is
- * a second signature over exactly appId, nonceStr, package, signType and timeStamp (camelCase, as
- * the mini-program sends them), and `appId` is signed although the mini-program never passes it.
+ * The arguments of `wx.requestPayment`, signed through the signer (the key stays there). The
+ * unifiedorder `sign` cannot be reused here: paySign is a second signature over exactly appId,
+ * nonceStr, package, signType and timeStamp (camelCase, as the mini-program sends them), and
+ * `appId` is signed although the mini-program never passes it.
  */
-export function buildPayParams(input: BuildPayParamsInput): PayParams {
+export function buildPayParams(input: PayParamsInput, signer: WechatPaySigner): PayParams {
   // An empty appId would silently drop out of the signed string and yield a paySign WeChat refuses.
   if (typeof input.appId !== 'string' || input.appId.trim() === '') {
     throw new WechatPayRequestError('appId', 'is required');
@@ -39,9 +40,8 @@ export function buildPayParams(input: BuildPayParamsInput): PayParams {
     throw new WechatPayRequestError('nonceStr', 'must be 1 to 32 letters or digits');
   }
   const pkg = `prepay_id=${prepayId}`;
-  const paySign = sign(
+  const paySign = signer.sign(
     { appId: input.appId, nonceStr, package: pkg, signType, timeStamp },
-    input.apiKey,
     signType,
   );
   return { timeStamp, nonceStr, package: pkg, signType, paySign };

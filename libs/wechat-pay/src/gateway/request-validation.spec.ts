@@ -5,6 +5,7 @@ import {
   validateOrderQueryRequest,
   validateUnifiedOrderRequest,
 } from './request-validation';
+import { MAX_FEN } from '../util/money';
 
 /** The field a WechatPayRequestError names, or undefined when nothing was refused. */
 function refusedField(action: () => unknown): string | undefined {
@@ -95,7 +96,11 @@ describe('validateUnifiedOrderRequest', () => {
   });
 
   describe('totalFee', () => {
-    it.each([1, 88, Number.MAX_SAFE_INTEGER])('accepts %p fen', (totalFee) => {
+    it('accepts MAX_FEN, the shared limit, and names it when refusing one fen more', () => {
+      expect(order({ totalFee: MAX_FEN }).total_fee).toBe(MAX_FEN);
+      expect(() => order({ totalFee: MAX_FEN + 1 })).toThrow(`from 1 to ${MAX_FEN}`);
+    });
+    it.each([1, 88, 2 ** 31, Number.MAX_SAFE_INTEGER])('accepts %p fen', (totalFee) => {
       expect(order({ totalFee }).total_fee).toBe(totalFee);
     });
     it.each([0, -1, 0.5, 88.1, NaN, Infinity, Number.MAX_SAFE_INTEGER + 1, '88', null])(

@@ -2,6 +2,7 @@ import { isIP } from 'node:net';
 import { WechatPayRequestError } from '../errors/errors';
 import { isSignType, type SignType } from '../signer/sign';
 import { formatBeijingTime, parseBeijingTime } from '../util/beijing-time';
+import { isFen, MAX_FEN } from '../util/money';
 import type { OrderQueryRequest, UnifiedOrderRequest } from './gateway.types';
 
 /**
@@ -105,8 +106,8 @@ export function validateTransactionId(value: unknown, field = 'transactionId'): 
 }
 
 export function validateTotalFee(value: unknown, field = 'totalFee'): number {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0) {
-    throw new WechatPayRequestError(field, 'must be a positive integer number of fen');
+  if (!isFen(value) || value === 0) {
+    throw new WechatPayRequestError(field, `must be an integer number of fen from 1 to ${MAX_FEN}`);
   }
   return value;
 }

@@ -1,33 +1,41 @@
 import type { IncomingMessage } from 'node:http';
+import { WechatPayNotifyError } from '../errors/errors';
 import type { NotifyRejectReason } from './notify.types';
 
-/** An Express request as it may reach the notify route, whatever parsers the host configured. */
-export interface NotifyRequest extends IncomingMessage {
-  /** Set by Nest when the app was created with `rawBody: true` and a body parser read the body. */
-  rawBody?: Buffer;
-  /** Whatever a body parser produced: a string or Buffer from a text/raw parser, an object from JSON. */
-  body?: unknown;
-}
-
+/** What reading a notification body gave: its bytes, or why there are none to verify. */
 export type NotifyBody =
   | { ok: true; body: Buffer | string }
   | { ok: false; reason: Extract<NotifyRejectReason, 'BODY_TOO_LARGE' | 'UNSUPPORTED_BODY'> };
 
 /**
- * Gets the notification body as the bytes WeChat sent, whether or not the host enabled `rawBody`
- * and whichever body parsers ran before the route: Nest's raw body first, then the unread request
- * stream, then a string or Buffer left by a text/raw parser. A body already turned into an object
- * (JSON, urlencoded) cannot be verified and is refused.
+ * The request fields the notify route looks at: Node's own request, plus what a body parser that
+ * ignored the content type may have left on it.
+ */
+export interface NotifyRequest extends IncomingMessage {
+  rawBody?: Buffer;
+  body?: unknown;
+}
+
+/**
+ * Gets the notification body as the bytes WeChat sent. The route's adapter setup keeps the host's
+ * body parsers off it, so the stream is normally unread and is read here with the library's own
+ * limit. If a parser that matches every content type read it anyway, its raw bytes or text are
+ * used; a body already turned into an object cannot be verified and is refused.
  */
 export async function readNotifyBody(req: NotifyRequest, maxBytes: number): Promise<NotifyBody> {
-  if (Buffer.isBuffer(req.rawBody)) return { ok: true, body: req.rawBody };
   if (!req.readableEnded && !req.readableDidRead) {
     const body = await readLimited(req, maxBytes);
     return body === undefined ? { ok: false, reason: 'BODY_TOO_LARGE' } : { ok: true, body };
   }
+  if (Buffer.isBuffer(req.rawBody)) return tooLarge(req.rawBody, maxBytes);
   if (typeof req.body === 'string' || Buffer.isBuffer(req.body))
-    return { ok: true, body: req.body };
+    return tooLarge(req.body, maxBytes);
   return { ok: false, reason: 'UNSUPPORTED_BODY' };
+}
+
+function tooLarge(body: Buffer | string, maxBytes: number): NotifyBody {
+  const size = typeof body === 'string' ? Buffer.byteLength(body, 'utf8') : body.length;
+  return size > maxBytes ? { ok: false, reason: 'BODY_TOO_LARGE' } : { ok: true, body };
 }
 
 /**
@@ -36,7 +44,7 @@ export async function readNotifyBody(req: NotifyRequest, maxBytes: number): Prom
  * receives the FAIL reply instead of a reset connection; the server's request timeout bounds how
  * long a sender can keep that going. Resolves undefined when the body was too large.
  */
-function readLimited(req: IncomingMessage, maxBytes: number): Promise<Buffer | undefined> {
+export function readLimited(req: IncomingMessage, maxBytes: number): Promise<Buffer | undefined> {
   return new Promise((resolve, reject) => {
     const declared = Number(req.headers['content-length']);
     let tooLarge = Number.isFinite(declared) && declared > maxBytes;
@@ -53,9 +61,20 @@ function readLimited(req: IncomingMessage, maxBytes: number): Promise<Buffer | u
       chunks.push(chunk);
     });
     req.once('end', () => resolve(tooLarge ? undefined : Buffer.concat(chunks, size)));
-    req.once('error', reject);
+    req.once('error', () =>
+      reject(
+        new WechatPayNotifyError('INCOMPLETE_BODY', 'the request failed while its body was read'),
+      ),
+    );
     req.once('close', () => {
-      if (!req.complete) reject(new Error('the request closed before its body was complete'));
+      if (!req.complete) {
+        reject(
+          new WechatPayNotifyError(
+            'INCOMPLETE_BODY',
+            'the request closed before its body was complete',
+          ),
+        );
+      }
     });
   });
 }

@@ -3,6 +3,8 @@ import { Test } from '@nestjs/testing';
 import request from 'supertest';
 import { resolveWechatPayConfig, WechatPayConfig } from '../config/wechat-pay.options';
 import { parseNotifyReply } from '../testing';
+import { WechatPayHookRunner } from '../hooks/hooks';
+import { WECHAT_PAY_MODULE_OPTIONS } from '../wechat-pay.constants';
 import { createNotifyController } from './notify.controller';
 import { WechatPayNotifyService } from './notify.service';
 
@@ -13,15 +15,17 @@ describe('createNotifyController', () => {
 
   beforeEach(async () => {
     error = jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
-    const config = resolveWechatPayConfig({
+    const options = {
       appId: 'wx1234567890abcdef',
       mchId: '1900000109',
       apiKey: 'k3y0123456789abcdefghijklmnopqrs',
-    });
+    };
     const moduleRef = await Test.createTestingModule({
       controllers: [createNotifyController('pay/notify')],
       providers: [
-        { provide: WechatPayConfig, useValue: config },
+        { provide: WechatPayConfig, useValue: resolveWechatPayConfig(options) },
+        { provide: WECHAT_PAY_MODULE_OPTIONS, useValue: options },
+        WechatPayHookRunner,
         { provide: WechatPayNotifyService, useValue: { handle } },
       ],
     }).compile();

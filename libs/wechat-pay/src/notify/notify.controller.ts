@@ -1,22 +1,46 @@
-import { Controller, HttpCode, Inject, Logger, Post, Req, Res, type Type } from '@nestjs/common';
-import type { Response } from 'express';
+import type { IncomingMessage } from 'node:http';
+import {
+  Controller,
+  HttpCode,
+  Inject,
+  Logger,
+  Post,
+  Req,
+  Res,
+  SetMetadata,
+  type Type,
+} from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
 import { WechatPayConfig } from '../config/wechat-pay.options';
-import { readNotifyBody, type NotifyRequest } from './notify-body';
+import { WechatPayNotifyError } from '../errors/errors';
+import { WechatPayHookRunner } from '../hooks/hooks';
+import { readNotifyBody, type NotifyBody, type NotifyRequest } from './notify-body';
+import { rejectionReply } from './notify-reply';
+import {
+  FASTIFY_NOTIFY_ROUTE_FLAG,
+  FASTIFY_ROUTE_CONFIG_METADATA,
+  NOTIFY_ROUTE,
+  takeNotifyStash,
+} from './notify-route';
 import { describeError } from './notify.logging';
-import { rejectNotification, WechatPayNotifyService } from './notify.service';
+import { WechatPayNotifyService } from './notify.service';
+import type { NotifyRejectReason } from './notify.types';
+
+/** Express hands the Node request itself; Fastify wraps it (`raw`). */
+function nodeRequest(req: unknown): NotifyRequest {
+  const wrapped = (req as { raw?: unknown }).raw;
+  return (wrapped ?? req) as NotifyRequest;
+}
 
 /**
  * Builds the controller that receives payment notifications at `path`. A fresh class per call, so
  * each module instance can mount its own path.
  *
- * The route reads the body itself, so hosts need no XML body parser and no `rawBody` option. It
- * always answers HTTP 200 with the v2 XML reply, even when something unexpected throws: WeChat
- * reads only the reply body, and a non-200 would just be another failure it retries. Requests
- * refused earlier by the host's own middleware (a body parser's size limit, a global guard) never
- * reach it.
- *
- * Express (`@nestjs/platform-express`) only: the body reading relies on the Node request stream
- * and Express's response API, so Fastify is not supported.
+ * It reads the body itself, on Express and on Fastify alike: the module's adapter setup
+ * (NotifyRouteInstaller) keeps the host's body parsers away from this route, so hosts need no XML
+ * parser, no `rawBody` option and no other setup. It always answers HTTP 200 with the v2 XML reply,
+ * even when something unexpected throws: WeChat reads only the reply body, and a non-200 would
+ * just be another failure it retries. Host guards and middleware still run before it.
  */
 export function createNotifyController(path: string): Type<unknown> {
   @Controller(path)
@@ -26,26 +50,57 @@ export function createNotifyController(path: string): Type<unknown> {
     constructor(
       @Inject(WechatPayNotifyService) private readonly notify: WechatPayNotifyService,
       @Inject(WechatPayConfig) private readonly config: WechatPayConfig,
+      @Inject(WechatPayHookRunner) private readonly hooks: WechatPayHookRunner,
+      @Inject(HttpAdapterHost) private readonly adapterHost: HttpAdapterHost,
     ) {}
 
     @Post()
     // Declared as well as sent, so route metadata (OpenAPI documents, say) shows the real status.
     @HttpCode(200)
-    async receive(@Req() req: NotifyRequest, @Res() res: Response): Promise<void> {
+    @SetMetadata(NOTIFY_ROUTE, true)
+    @SetMetadata(FASTIFY_ROUTE_CONFIG_METADATA, { [FASTIFY_NOTIFY_ROUTE_FLAG]: true })
+    async receive(@Req() req: unknown, @Res() res: unknown): Promise<void> {
       let reply: string;
       try {
-        const read = await readNotifyBody(req, this.config.maxBodyBytes);
+        const read = await this.body(nodeRequest(req));
         if (read.ok) {
           reply = (await this.notify.handle(read.body)).reply;
         } else {
-          this.logger.warn(`refused a notification: ${read.reason}`);
-          reply = rejectNotification(read.reason).reply;
+          reply = this.refused(read.reason, `refused a notification: ${read.reason}`);
         }
       } catch (error) {
-        this.logger.error(`a notification could not be processed: ${describeError(error)}`);
-        reply = rejectNotification('INTERNAL_ERROR').reply;
+        reply =
+          error instanceof WechatPayNotifyError
+            ? this.refused(
+                error.reason,
+                `refused a notification: ${error.reason} (${error.message})`,
+              )
+            : this.failed(error);
       }
-      if (!res.headersSent) res.status(200).type('text/xml').send(reply);
+      const adapter = this.adapterHost.httpAdapter;
+      if (adapter.isHeadersSent(res)) return;
+      adapter.setHeader(res, 'Content-Type', 'text/xml; charset=utf-8');
+      adapter.reply(res, reply, 200);
+    }
+
+    private async body(req: IncomingMessage): Promise<NotifyBody> {
+      const stash = takeNotifyStash(req);
+      const read = stash?.read;
+      if (read === undefined) return readNotifyBody(req, this.config.maxBodyBytes);
+      if ('error' in read) throw read.error;
+      return read.body;
+    }
+
+    private refused(reason: NotifyRejectReason, line: string): string {
+      this.logger.warn(line);
+      this.hooks.notification({ kind: 'payment', outcome: reason });
+      return rejectionReply(reason);
+    }
+
+    private failed(error: unknown): string {
+      this.logger.error(`a notification could not be processed: ${describeError(error)}`);
+      this.hooks.notification({ kind: 'payment', outcome: 'INTERNAL_ERROR' });
+      return rejectionReply('INTERNAL_ERROR');
     }
   }
   return WechatPayNotifyController;

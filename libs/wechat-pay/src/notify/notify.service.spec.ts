@@ -11,8 +11,12 @@ import {
 } from '../testing';
 import { buildXml } from '../xml/xml-codec';
 import { NotifyHandlerRegistry } from './notify-handler.registry';
-import { buildNotifyReply, WechatPayNotifyService } from './notify.service';
-import type { PaymentNotification } from './notify.types';
+import { WechatPayNotifyError } from '../errors/errors';
+import { WechatPayHookRunner, type WechatPayNotificationEvent } from '../hooks/hooks';
+import { MAX_FEN } from '../util/money';
+import { buildNotifyReply, notifyReply } from './notify-reply';
+import { WechatPayNotifyService } from './notify.service';
+import type { NotifyRejectReason, PaymentNotification } from './notify.types';
 
 const MERCHANT = {
   appId: 'wx1234567890abcdef',
@@ -20,19 +24,45 @@ const MERCHANT = {
   apiKey: 'k3y0123456789abcdefghijklmnopqrs',
 } as const;
 
-function setup(options: Partial<WechatPayModuleOptions> = {}) {
-  const config = resolveWechatPayConfig({ ...MERCHANT, signType: 'MD5', ...options });
-  const registry = new NotifyHandlerRegistry(
+function emptyRegistry(): NotifyHandlerRegistry {
+  return new NotifyHandlerRegistry(
     new DiscoveryService(new ModulesContainer()),
     new MetadataScanner(),
     new Reflector(),
   );
+}
+
+function setup(options: Partial<WechatPayModuleOptions> = {}, registry = emptyRegistry()) {
+  const outcomes: WechatPayNotificationEvent[] = [];
+  const moduleOptions = {
+    ...MERCHANT,
+    signType: 'MD5' as const,
+    hooks: { onNotification: (event: WechatPayNotificationEvent) => outcomes.push(event) },
+    ...options,
+  };
+  const config = resolveWechatPayConfig(moduleOptions);
   const events: PaymentNotification[] = [];
   registry.register('Test.record', (event) => {
     events.push(event);
   });
-  const service = new WechatPayNotifyService(config, new WechatPaySigner(config), registry);
-  return { service, registry, events };
+  const service = new WechatPayNotifyService(
+    config,
+    new WechatPaySigner(config),
+    registry,
+    new WechatPayHookRunner(moduleOptions),
+  );
+  return { service, registry, events, outcomes };
+}
+
+/** The reason verify() refused the body with. */
+async function refusal(promise: Promise<unknown>): Promise<NotifyRejectReason> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof WechatPayNotifyError) return error.reason;
+    throw error;
+  }
+  throw new Error('expected verify() to refuse the body');
 }
 
 function notification(overrides: Partial<PaymentNotificationOptions> = {}) {
@@ -74,6 +104,9 @@ describe('WechatPayNotifyService', () => {
       });
       expect(events).toHaveLength(1);
       expect(events[0]).toEqual({
+        resultCode: 'SUCCESS',
+        appId: MERCHANT.appId,
+        mchId: MERCHANT.mchId,
         outTradeNo: 'ORDER-0001',
         transactionId: '4200000288201903177135850941',
         totalFee: 2500,
@@ -313,6 +346,8 @@ describe('WechatPayNotifyService', () => {
       ['total_fee', '-1'],
       ['cash_fee', '1e3'],
       ['cash_fee', ' 88'],
+      ['total_fee', String(MAX_FEN + 1)],
+      ['cash_fee', '99999999999999999999'],
     ])('answers FAIL when the signed %s is %j', async (name, value) => {
       const { service, events } = setup();
       const result = await service.handle(notification({ fields: { [name]: value } }).xml);
@@ -393,12 +428,12 @@ describe('WechatPayNotifyService', () => {
 
     it('answers FAIL when no handler is registered', async () => {
       const config = resolveWechatPayConfig({ ...MERCHANT, signType: 'MD5' });
-      const empty = new NotifyHandlerRegistry(
-        new DiscoveryService(new ModulesContainer()),
-        new MetadataScanner(),
-        new Reflector(),
+      const service = new WechatPayNotifyService(
+        config,
+        new WechatPaySigner(config),
+        emptyRegistry(),
+        new WechatPayHookRunner({ ...MERCHANT }),
       );
-      const service = new WechatPayNotifyService(config, new WechatPaySigner(config), empty);
       const result = await service.handle(notification().xml);
       expect(result).toMatchObject({ accepted: false, reason: 'NO_HANDLER' });
       expect(await parseNotifyReply(result.reply)).toEqual({
@@ -423,6 +458,150 @@ describe('WechatPayNotifyService', () => {
       expect(text).not.toContain(MERCHANT.apiKey);
     }
     expect(logged).toContain('boom');
+  });
+});
+
+describe('WechatPayNotifyService.verify, dispatch and handle', () => {
+  beforeEach(() => {
+    jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
+  });
+
+  afterEach(() => jest.restoreAllMocks());
+
+  it('verifies without dispatching: the typed notification comes back and no handler runs', async () => {
+    const { service, events } = setup();
+    const verified = await service.verify(
+      notification({ outTradeNo: 'ORDER-V1', totalFee: 42 }).xml,
+    );
+    expect(verified).toMatchObject({
+      resultCode: 'SUCCESS',
+      appId: MERCHANT.appId,
+      mchId: MERCHANT.mchId,
+      outTradeNo: 'ORDER-V1',
+      totalFee: 42,
+    });
+    expect(events).toHaveLength(0);
+    await service.dispatch(verified);
+    expect(events.map((e) => e.outTradeNo)).toEqual(['ORDER-V1']);
+  });
+
+  it.each<[string, () => string, NotifyRejectReason]>([
+    ['an empty body', () => '', 'EMPTY_BODY'],
+    ['invalid XML', () => '<xml><a>1</a></xml>junk', 'INVALID_XML'],
+    ['no sign', () => notification({ sign: null }).xml, 'MISSING_SIGNATURE'],
+    ['a wrong sign', () => notification({ sign: 'D'.repeat(32) }).xml, 'BAD_SIGNATURE'],
+    ['another appid', () => notification({ appId: 'wx0000000000000000' }).xml, 'APPID_MISMATCH'],
+    [
+      'an amount past MAX_FEN',
+      () => notification({ fields: { total_fee: '9007199254740992' } }).xml,
+      'INVALID_FIELD',
+    ],
+    ['an unknown result_code', () => notification({ resultCode: 'MAYBE' }).xml, 'INVALID_FIELD'],
+  ])(
+    'throws a WechatPayNotifyError for %s, with the precise reason',
+    async (_case, body, reason) => {
+      const { service } = setup();
+      await expect(refusal(service.verify(body()))).resolves.toBe(reason);
+    },
+  );
+
+  it('reads a signed total_fee of 2^31 fen and more exactly', async () => {
+    const { service } = setup();
+    const verified = await service.verify(
+      notification({ totalFee: 2 ** 31, cashFee: MAX_FEN }).xml,
+    );
+    expect(verified).toMatchObject({ totalFee: 2147483648, cashFee: MAX_FEN });
+  });
+
+  it('returns a verified result_code=FAIL notification as such, and dispatch does nothing with it', async () => {
+    const { service, events } = setup();
+    const verified = await service.verify(
+      notification({
+        resultCode: 'FAIL',
+        outTradeNo: 'ORDER-F1',
+        fields: { err_code: 'BANKERROR' },
+      }).xml,
+    );
+    expect(verified).toMatchObject({
+      resultCode: 'FAIL',
+      outTradeNo: 'ORDER-F1',
+      errCode: 'BANKERROR',
+    });
+    await service.dispatch(verified);
+    expect(events).toHaveLength(0);
+  });
+
+  it('dispatch throws HANDLER_FAILED with the handler error as cause, and NO_HANDLER without handlers', async () => {
+    const failing = emptyRegistry();
+    const cause = new Error('db down');
+    failing.register('Orders.fail', () => {
+      throw cause;
+    });
+    const { service } = setup({}, failing);
+    const verified = await service.verify(notification().xml);
+    const error = await service.dispatch(verified).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(WechatPayNotifyError);
+    expect(error).toMatchObject({ reason: 'HANDLER_FAILED', cause, code: 'NOTIFY_REJECTED' });
+    expect((error as Error).message).not.toContain('db down');
+  });
+
+  it('reports every outcome of handle() to the onNotification hook', async () => {
+    const registry = emptyRegistry();
+    let fail = false;
+    registry.register('Test.maybeFail', () => {
+      if (fail) throw new Error('no');
+    });
+    const { service, outcomes } = setup({}, registry);
+    await service.handle(notification().xml);
+    await service.handle(notification({ resultCode: 'FAIL' }).xml);
+    await service.handle(notification({ sign: 'E'.repeat(32) }).xml);
+    fail = true;
+    await service.handle(notification().xml);
+    expect(outcomes).toEqual([
+      { kind: 'payment', outcome: 'HANDLED' },
+      { kind: 'payment', outcome: 'ACKNOWLEDGED' },
+      { kind: 'payment', outcome: 'BAD_SIGNATURE' },
+      { kind: 'payment', outcome: 'HANDLER_FAILED' },
+    ]);
+  });
+
+  it('keeps the reply when the onNotification hook throws, and logs that once', async () => {
+    const error = jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
+    const { service } = setup({
+      hooks: {
+        onNotification: () => {
+          throw new Error('metrics registry closed');
+        },
+      },
+    });
+    const first = await service.handle(notification().xml);
+    const second = await service.handle(notification({ sign: 'E'.repeat(32) }).xml);
+    expect(first.accepted).toBe(true);
+    expect(second.reason).toBe('BAD_SIGNATURE');
+    const hookLines = error.mock.calls.filter(([line]) => String(line).includes('onNotification'));
+    expect(hookLines).toHaveLength(1);
+  });
+});
+
+describe('notifyReply', () => {
+  it('maps the outcome of verify and dispatch in a host route to the v2 reply', async () => {
+    expect(await parseNotifyReply(notifyReply())).toEqual({
+      returnCode: 'SUCCESS',
+      returnMsg: 'OK',
+    });
+    expect(
+      await parseNotifyReply(notifyReply(new WechatPayNotifyError('BAD_SIGNATURE', 'x'))),
+    ).toEqual({ returnCode: 'FAIL', returnMsg: 'invalid sign' });
+    const internal = notifyReply(new Error('secret detail db://u:p@h'));
+    expect(await parseNotifyReply(internal)).toEqual({
+      returnCode: 'FAIL',
+      returnMsg: 'internal error',
+    });
+    expect(internal).not.toContain('secret detail');
   });
 });
 

@@ -1,33 +1,21 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { WechatPayConfig } from '../config/wechat-pay.options';
-import { WechatPayXmlError } from '../errors/errors';
+import { WechatPayNotifyError, WechatPayXmlError } from '../errors/errors';
+import { WechatPayHookRunner } from '../hooks/hooks';
 import { resolveSignType, type SignType } from '../signer/sign';
 import { WechatPaySigner } from '../signer/signer.service';
-import { buildXml, parseXml } from '../xml/xml-codec';
+import { parseFen } from '../util/money';
+import { parseXml } from '../xml/xml-codec';
 import { NotifyHandlerRegistry } from './notify-handler.registry';
+import { buildNotifyReply, rejectionReply } from './notify-reply';
 import { describeError, shorten } from './notify.logging';
-import type { NotifyRejectReason, NotifyResult, PaymentNotification } from './notify.types';
-
-/**
- * The `return_msg` sent for each refusal. Fixed texts: a reply never carries an exception message,
- * a stack, configuration or anything else from inside the application.
- */
-const REJECT_MESSAGES: Readonly<Record<NotifyRejectReason, string>> = {
-  EMPTY_BODY: 'empty body',
-  BODY_TOO_LARGE: 'body too large',
-  UNSUPPORTED_BODY: 'unsupported body',
-  INVALID_XML: 'invalid XML',
-  RETURN_CODE_FAIL: 'return_code is not SUCCESS',
-  MISSING_SIGNATURE: 'missing sign',
-  BAD_SIGNATURE: 'invalid sign',
-  APPID_MISMATCH: 'appid mismatch',
-  MCH_ID_MISMATCH: 'mch_id mismatch',
-  MISSING_FIELD: 'missing field',
-  INVALID_FIELD: 'invalid field',
-  NO_HANDLER: 'no handler',
-  HANDLER_FAILED: 'handler failed',
-  INTERNAL_ERROR: 'internal error',
-};
+import type {
+  FailedPaymentNotification,
+  NotifyRejectReason,
+  NotifyResult,
+  PaymentNotification,
+  VerifiedNotification,
+} from './notify.types';
 
 /** Fields a paid notification always carries and the typed event needs. */
 const REQUIRED_FIELDS = [
@@ -41,31 +29,23 @@ const REQUIRED_FIELDS = [
   'bank_type',
 ] as const;
 
-const FEN = /^\d{1,15}$/;
-
-/** The v2 reply body: `SUCCESS`/`OK` to acknowledge, `FAIL` with a short reason to have WeChat re-send. */
-export function buildNotifyReply(returnCode: 'SUCCESS' | 'FAIL', returnMsg?: string): string {
-  return buildXml({
-    return_code: returnCode,
-    return_msg: returnMsg ?? (returnCode === 'SUCCESS' ? 'OK' : 'FAIL'),
-  });
-}
-
-/** A refusal result with its fixed reply text. */
-export function rejectNotification(reason: NotifyRejectReason): NotifyResult {
-  return { accepted: false, reason, reply: buildNotifyReply('FAIL', REJECT_MESSAGES[reason]) };
-}
-
 function xmlRejectReason(error: WechatPayXmlError): NotifyRejectReason {
   if (error.reason === 'EMPTY') return 'EMPTY_BODY';
   if (error.reason === 'TOO_LARGE') return 'BODY_TOO_LARGE';
   return 'INVALID_XML';
 }
 
+function refuse(reason: NotifyRejectReason, message: string): never {
+  throw new WechatPayNotifyError(reason, message);
+}
+
 /**
- * Verifies payment notifications and hands them to the host's `@WechatPayNotifyHandler()` methods.
- * Use it directly (with `notifyController: false`) to serve notifications from your own route; the
- * built-in controller does exactly that.
+ * Payment notifications, in two steps a host can also call on its own:
+ * - `verify(rawBody)` parses and verifies (size, XML, signature over every field received,
+ *   appid, mch_id, required fields, amounts) and returns the typed notification, or throws a
+ *   WechatPayNotifyError whose `reason` says exactly what was wrong;
+ * - `dispatch(notification)` awaits the host's `@WechatPayNotifyHandler()` methods in order.
+ * `handle(rawBody)` does both and returns the reply to send; the built-in route calls it.
  */
 @Injectable()
 export class WechatPayNotifyService {
@@ -75,67 +55,61 @@ export class WechatPayNotifyService {
     private readonly config: WechatPayConfig,
     private readonly signer: WechatPaySigner,
     private readonly registry: NotifyHandlerRegistry,
+    private readonly hooks: WechatPayHookRunner,
   ) {}
 
   /**
-   * Verifies one notification body (the raw bytes as received) and, for a paid order, awaits every
-   * handler in order. Never throws for anything the sender controls; send `result.reply` with
-   * HTTP 200 and `Content-Type: text/xml`.
+   * Verifies one notification body: the raw bytes as received (a string only if the host already
+   * decoded them). A pure function of the body and the configuration.
    */
-  async handle(body: Buffer | string): Promise<NotifyResult> {
+  async verify(rawBody: Buffer | string): Promise<VerifiedNotification> {
     let fields: Record<string, string>;
     try {
-      fields = await parseXml(body, { maxBytes: this.config.maxBodyBytes });
+      fields = await parseXml(rawBody, { maxBytes: this.config.maxBodyBytes });
     } catch (error) {
       if (!(error instanceof WechatPayXmlError)) throw error;
-      return this.reject(xmlRejectReason(error), error.message);
+      return refuse(xmlRejectReason(error), `the body was refused: ${error.message}`);
     }
-
     // A FAIL envelope is not signed, so nothing in it can be trusted or acted on.
-    if (fields.return_code !== 'SUCCESS') return this.reject('RETURN_CODE_FAIL');
-    if (!fields.sign) return this.reject('MISSING_SIGNATURE');
+    if (fields.return_code !== 'SUCCESS') {
+      refuse('RETURN_CODE_FAIL', 'return_code is not SUCCESS');
+    }
+    if (!fields.sign) refuse('MISSING_SIGNATURE', 'the notification has no sign');
     // Over the whole parsed map: fields this library does not name (coupons, sub-merchant ids,
     // later additions) are signed too, and dropping them would break genuine notifications.
-    if (!this.signer.verify(fields)) return this.reject('BAD_SIGNATURE');
-    if (fields.appid !== this.config.appId) return this.reject('APPID_MISMATCH');
-    if (fields.mch_id !== this.config.mchId) return this.reject('MCH_ID_MISMATCH');
-
-    if (!fields.result_code) return this.reject('MISSING_FIELD', 'result_code');
-    if (fields.result_code !== 'SUCCESS') {
-      // WeChat notifies paid orders only, so a signed result_code=FAIL carries no payment to record.
-      // It is still acknowledged: answering FAIL only makes WeChat re-send it for a day (the
-      // tenpay package does that, its issue #36). Handlers are not called.
-      this.logger.warn(
-        `acknowledged a notification with result_code=${shorten(fields.result_code)} ` +
-          `for out_trade_no ${shorten(fields.out_trade_no ?? '(none)')}` +
-          (fields.err_code ? ` (err_code ${shorten(fields.err_code)})` : '') +
-          '; handlers not called',
-      );
-      return { accepted: true, reply: buildNotifyReply('SUCCESS') };
+    if (!this.signer.verify(fields)) refuse('BAD_SIGNATURE', 'the signature does not verify');
+    if (fields.appid !== this.config.appId) {
+      refuse('APPID_MISMATCH', 'appid is not the configured one');
     }
-
-    const missing = REQUIRED_FIELDS.find((name) => !fields[name]);
-    if (missing) return this.reject('MISSING_FIELD', missing);
-    for (const name of ['total_fee', 'cash_fee'] as const) {
-      if (!FEN.test(fields[name])) {
-        return this.reject('INVALID_FIELD', `${name} is not a whole number of fen`);
-      }
+    if (fields.mch_id !== this.config.mchId) {
+      refuse('MCH_ID_MISMATCH', 'mch_id is not the configured one');
     }
-
     // verify() succeeded, so the algorithm resolved to a known one.
-    const event = this.toEvent(
-      fields,
-      resolveSignType(fields, this.signer.defaultSignType) as SignType,
-    );
-    return this.dispatch(event);
-  }
-
-  private toEvent(fields: Record<string, string>, signType: SignType): PaymentNotification {
+    const signType = resolveSignType(fields, this.signer.defaultSignType) as SignType;
+    if (!fields.result_code) refuse('MISSING_FIELD', 'result_code is missing');
+    if (fields.result_code !== 'SUCCESS') {
+      if (fields.result_code !== 'FAIL')
+        refuse('INVALID_FIELD', 'result_code is not SUCCESS or FAIL');
+      return failedNotification(fields, signType);
+    }
+    const missing = REQUIRED_FIELDS.find((name) => !fields[name]);
+    if (missing) refuse('MISSING_FIELD', `${missing} is missing`);
+    const totalFee = parseFen(fields.total_fee);
+    const cashFee = parseFen(fields.cash_fee);
+    if (totalFee === undefined) {
+      refuse('INVALID_FIELD', 'total_fee is not a whole number of fen from 0 to MAX_FEN');
+    }
+    if (cashFee === undefined) {
+      refuse('INVALID_FIELD', 'cash_fee is not a whole number of fen from 0 to MAX_FEN');
+    }
     const event: PaymentNotification = {
+      resultCode: 'SUCCESS',
+      appId: fields.appid,
+      mchId: fields.mch_id,
       outTradeNo: fields.out_trade_no,
       transactionId: fields.transaction_id,
-      totalFee: Number(fields.total_fee),
-      cashFee: Number(fields.cash_fee),
+      totalFee,
+      cashFee,
       openid: fields.openid,
       timeEnd: fields.time_end,
       tradeType: fields.trade_type,
@@ -149,30 +123,97 @@ export class WechatPayNotifyService {
     return Object.freeze(event);
   }
 
-  private async dispatch(event: PaymentNotification): Promise<NotifyResult> {
+  /**
+   * Awaits every handler in discovery order for a paid notification; a `result_code=FAIL` one
+   * needs no handling. Throws a WechatPayNotifyError: NO_HANDLER when none is registered,
+   * HANDLER_FAILED (the handler's error as `cause`) at the first that throws; later handlers are
+   * then skipped, as the retry WeChat sends on FAIL runs them all again.
+   */
+  async dispatch(notification: VerifiedNotification): Promise<void> {
+    if (notification.resultCode !== 'SUCCESS') return;
     const handlers = this.registry.handlers;
     if (handlers.length === 0) {
-      this.logger.error(
-        `no notify handler registered; answered FAIL for out_trade_no ${shorten(event.outTradeNo)} so WeChat re-sends it`,
-      );
-      return { ...rejectNotification('NO_HANDLER'), event };
+      throw new WechatPayNotifyError('NO_HANDLER', 'no @WechatPayNotifyHandler() is registered');
     }
     for (const handler of handlers) {
       try {
-        await handler.handle(event);
+        await handler.handle(notification);
       } catch (error) {
-        // Later handlers are skipped: the retry WeChat sends on FAIL runs them all again.
-        this.logger.error(
-          `${handler.name} failed for out_trade_no ${shorten(event.outTradeNo)}: ${describeError(error)}`,
-        );
-        return { ...rejectNotification('HANDLER_FAILED'), event };
+        throw new WechatPayNotifyError('HANDLER_FAILED', `${handler.name} failed`, {
+          cause: error,
+        });
       }
     }
-    return { accepted: true, reply: buildNotifyReply('SUCCESS'), event };
   }
 
-  private reject(reason: NotifyRejectReason, detail?: string): NotifyResult {
-    this.logger.warn(`refused a notification: ${reason}${detail ? ` (${shorten(detail)})` : ''}`);
-    return rejectNotification(reason);
+  /**
+   * verify, then dispatch, mapped to the reply: never throws for anything the sender controls.
+   * Send `result.reply` with HTTP 200 and `Content-Type: text/xml`. Reports the outcome to the
+   * `onNotification` hook.
+   */
+  async handle(rawBody: Buffer | string): Promise<NotifyResult> {
+    const result = await this.outcome(rawBody);
+    this.hooks.notification({
+      kind: 'payment',
+      outcome: result.reason ?? (result.event ? 'HANDLED' : 'ACKNOWLEDGED'),
+    });
+    return result;
   }
+
+  private async outcome(rawBody: Buffer | string): Promise<NotifyResult> {
+    let notification: VerifiedNotification;
+    try {
+      notification = await this.verify(rawBody);
+    } catch (error) {
+      if (!(error instanceof WechatPayNotifyError)) throw error;
+      this.logger.warn(`refused a notification: ${error.reason} (${shorten(error.message)})`);
+      return { accepted: false, reason: error.reason, reply: rejectionReply(error.reason) };
+    }
+    if (notification.resultCode !== 'SUCCESS') {
+      // Answering FAIL would only make WeChat re-send it for a day (the tenpay package does that,
+      // its issue #36), so it is acknowledged.
+      this.logger.warn(
+        `acknowledged a notification with result_code=FAIL for out_trade_no ` +
+          `${shorten(notification.outTradeNo ?? '(none)')}` +
+          (notification.errCode ? ` (err_code ${shorten(notification.errCode)})` : '') +
+          '; handlers not called',
+      );
+      return { accepted: true, reply: buildNotifyReply('SUCCESS') };
+    }
+    try {
+      await this.dispatch(notification);
+    } catch (error) {
+      if (!(error instanceof WechatPayNotifyError)) throw error;
+      const order = shorten(notification.outTradeNo);
+      this.logger.error(
+        error.reason === 'NO_HANDLER'
+          ? `no notify handler registered; answered FAIL for out_trade_no ${order} so WeChat re-sends it`
+          : `${error.message} for out_trade_no ${order}: ${describeError(error.cause)}`,
+      );
+      return {
+        accepted: false,
+        reason: error.reason,
+        reply: rejectionReply(error.reason),
+        event: notification,
+      };
+    }
+    return { accepted: true, reply: buildNotifyReply('SUCCESS'), event: notification };
+  }
+}
+
+function failedNotification(
+  fields: Record<string, string>,
+  signType: SignType,
+): FailedPaymentNotification {
+  const notification: FailedPaymentNotification = {
+    resultCode: 'FAIL',
+    appId: fields.appid,
+    mchId: fields.mch_id,
+    signType,
+    raw: Object.freeze({ ...fields }),
+  };
+  if (fields.out_trade_no) notification.outTradeNo = fields.out_trade_no;
+  if (fields.err_code) notification.errCode = fields.err_code;
+  if (fields.err_code_des) notification.errCodeDes = fields.err_code_des;
+  return Object.freeze(notification);
 }

@@ -2,10 +2,15 @@ import type { SignType } from '../signer/sign';
 
 /**
  * A verified payment notification (`result_code=SUCCESS`) as handed to host handlers. Amounts are
- * integer fen; ids stay strings exactly as sent. The host must still check `totalFee` against its
- * own order and treat repeats idempotently: WeChat delivers the same notification many times.
+ * integer fen (0 to MAX_FEN); ids stay strings exactly as sent. The host must still check
+ * `totalFee` against its own order and treat repeats idempotently: WeChat delivers the same
+ * notification many times.
  */
 export interface PaymentNotification {
+  resultCode: 'SUCCESS';
+  /** The appid and mch_id the notification names (verified to be the configured ones). */
+  appId: string;
+  mchId: string;
   outTradeNo: string;
   /** WeChat's order id (28 digits today): keep it a string. */
   transactionId: string;
@@ -27,10 +32,29 @@ export interface PaymentNotification {
   raw: Readonly<Record<string, string>>;
 }
 
+/**
+ * A verified notification with `result_code=FAIL`. WeChat notifies paid orders only, so it carries
+ * no payment to record; it is acknowledged, and no handler is called.
+ */
+export interface FailedPaymentNotification {
+  resultCode: 'FAIL';
+  appId: string;
+  mchId: string;
+  outTradeNo?: string;
+  errCode?: string;
+  errCodeDes?: string;
+  signType: SignType;
+  raw: Readonly<Record<string, string>>;
+}
+
+/** What `WechatPayNotifyService.verify()` returns, discriminated by `resultCode`. */
+export type VerifiedNotification = PaymentNotification | FailedPaymentNotification;
+
 /** Why a notification was answered with `FAIL` (WeChat then re-sends it on its retry schedule). */
 export type NotifyRejectReason =
   | 'EMPTY_BODY'
   | 'BODY_TOO_LARGE'
+  | 'INCOMPLETE_BODY'
   | 'UNSUPPORTED_BODY'
   | 'INVALID_XML'
   | 'RETURN_CODE_FAIL'
@@ -45,8 +69,9 @@ export type NotifyRejectReason =
   | 'INTERNAL_ERROR';
 
 /**
- * The outcome of one notification. `reply` is the XML body to send with HTTP 200. An accepted
- * notification without `event` is a verified `result_code=FAIL` one: acknowledged, not handled.
+ * The outcome of `handle()`. `reply` is the XML body to send with HTTP 200 and `text/xml`. An
+ * accepted notification without `event` is a verified `result_code=FAIL` one: acknowledged, not
+ * handled.
  */
 export interface NotifyResult {
   accepted: boolean;

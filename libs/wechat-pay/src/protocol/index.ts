@@ -19,6 +19,13 @@ export {
 } from '../signer/sign';
 export { buildXml, parseXml, DEFAULT_MAX_XML_BYTES, type ParseXmlOptions } from '../xml/xml-codec';
 export { decryptReqInfo, encryptReqInfo, parseReqInfo, refundAesKey } from '../refund/req-info';
+export { buildNotifyReply } from '../notify/notify-reply';
 export { formatBeijingTime, parseBeijingTime } from '../util/beijing-time';
-export { formatYuan } from '../util/money';
-export { WechatPayError, WechatPayXmlError, type XmlErrorReason } from '../errors/errors';
+export { formatYuan, isFen, MAX_FEN, parseFen } from '../util/money';
+export {
+  WechatPayDecryptionError,
+  WechatPayError,
+  WechatPayRequestError,
+  WechatPayXmlError,
+  type XmlErrorReason,
+} from '../errors/errors';

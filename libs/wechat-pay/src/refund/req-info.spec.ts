@@ -1,5 +1,5 @@
 import { vectors } from '../../../../test/fixtures/vectors';
-import { WechatPayXmlError } from '../errors/errors';
+import { WechatPayDecryptionError } from '../errors/errors';
 import { decryptReqInfo, encryptReqInfo, parseReqInfo, refundAesKey } from './req-info';
 
 const { refundNotifyDecrypt } = vectors;
@@ -16,11 +16,27 @@ describe('refund notification req_info', () => {
     await expect(parseReqInfo(v.reqInfo, v.apiKey)).resolves.toEqual({ refund_status: 'SUCCESS' });
   });
 
-  it('refuses ciphertext under another key and ciphertext that is not whole blocks', () => {
+  it('refuses ciphertext under another key, not whole blocks or not base64 with its own error code', () => {
     const [v] = refundNotifyDecrypt;
-    expect(() => decryptReqInfo(v.reqInfo, 'k'.repeat(32))).toThrow(WechatPayXmlError);
-    expect(() => decryptReqInfo(v.reqInfo.slice(0, 10), v.apiKey)).toThrow(
-      /whole number of AES blocks/,
-    );
+    const attempts: Array<[string, string, RegExp]> = [
+      [v.reqInfo, 'k'.repeat(32), /does not decrypt/],
+      [v.reqInfo.slice(0, 12), v.apiKey, /whole number of AES blocks/],
+      ['', v.apiKey, /whole number of AES blocks/],
+      [`${v.reqInfo.slice(0, 20)}*${v.reqInfo.slice(21)}`, v.apiKey, /not base64/],
+      [`${v.reqInfo} `, v.apiKey, /not base64/],
+    ];
+    for (const [reqInfo, key, message] of attempts) {
+      let caught: unknown;
+      try {
+        decryptReqInfo(reqInfo, key);
+      } catch (error) {
+        caught = error;
+      }
+      expect(caught).toBeInstanceOf(WechatPayDecryptionError);
+      expect(caught).toMatchObject({
+        code: 'DECRYPTION_FAILED',
+        message: expect.stringMatching(message),
+      });
+    }
   });
 });

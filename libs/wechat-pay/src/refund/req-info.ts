@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, createHash } from 'node:crypto';
-import { WechatPayXmlError } from '../errors/errors';
+import { WechatPayDecryptionError } from '../errors/errors';
 import { parseXml } from '../xml/xml-codec';
 
 /**
@@ -12,16 +12,22 @@ export function refundAesKey(apiKey: string): Buffer {
   return Buffer.from(createHash('md5').update(apiKey, 'utf8').digest('hex'), 'latin1');
 }
 
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+/** Decrypts `req_info` into its UTF-8 plaintext; a WechatPayDecryptionError says why it cannot. */
 export function decryptReqInfo(reqInfo: string, apiKey: string): string {
+  if (typeof reqInfo !== 'string' || !BASE64.test(reqInfo)) {
+    throw new WechatPayDecryptionError('req_info is not base64');
+  }
   const ciphertext = Buffer.from(reqInfo, 'base64');
   if (ciphertext.length === 0 || ciphertext.length % 16 !== 0) {
-    throw new WechatPayXmlError('MALFORMED', 'req_info is not a whole number of AES blocks');
+    throw new WechatPayDecryptionError('req_info is not a whole number of AES blocks');
   }
   const decipher = createDecipheriv('aes-256-ecb', refundAesKey(apiKey), null);
   try {
     return Buffer.concat([decipher.update(ciphertext), decipher.final()]).toString('utf8');
   } catch {
-    throw new WechatPayXmlError('MALFORMED', 'req_info does not decrypt with this merchant key');
+    throw new WechatPayDecryptionError('req_info does not decrypt with this merchant key');
   }
 }
 

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { vectors } from '../../../../test/fixtures/vectors';
+import { WechatPayRequestError } from '../errors/errors';
 import {
   canonicalString,
   createNonce,
@@ -73,6 +74,19 @@ describe('canonicalString', () => {
     expect(canonicalString({ total_fee: 88 })).toBe('total_fee=88');
     expect(sign({ total_fee: 88 }, KEY, 'MD5')).toBe(sign({ total_fee: '88' }, KEY, 'MD5'));
     expect(() => canonicalString({ total_fee: 0.1 + 0.2 })).toThrow(/safe integer/);
+  });
+
+  it('refuses a non-integer number with a request error naming the parameter', () => {
+    for (const value of [0.5, Number.NaN, Infinity, 2 ** 53]) {
+      let caught: unknown;
+      try {
+        sign({ total_fee: value }, KEY, 'MD5');
+      } catch (error) {
+        caught = error;
+      }
+      expect(caught).toBeInstanceOf(WechatPayRequestError);
+      expect(caught).toMatchObject({ code: 'REQUEST_INVALID', field: 'total_fee' });
+    }
   });
 });
 

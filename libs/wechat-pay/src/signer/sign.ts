@@ -1,4 +1,5 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { WechatPayRequestError } from '../errors/errors';
 
 export const SIGN_TYPES = ['MD5', 'HMAC-SHA256'] as const;
 export type SignType = (typeof SIGN_TYPES)[number];
@@ -14,7 +15,7 @@ function valueText(name: string, value: string | number): string {
   if (typeof value === 'number') {
     // A float would be signed as e.g. "88.5" while WeChat expects integer fen: refuse it here, loudly.
     if (!Number.isSafeInteger(value)) {
-      throw new TypeError(`parameter ${name} must be a safe integer when given as a number`);
+      throw new WechatPayRequestError(name, 'must be a safe integer when given as a number');
     }
     return String(value);
   }

@@ -1,8 +1,12 @@
 import { Injectable } from '@nestjs/common';
+import { apiKeyOf } from '../config/secrets';
 import { WechatPayConfig } from '../config/wechat-pay.options';
 import { createNonce, sign, verify, type SignType, type SignableParams } from './sign';
 
-/** Signs and verifies with the configured merchant key; the key never leaves this service. */
+/**
+ * Signs and verifies with the configured merchant key. The only reader of the key: everything
+ * else that needs a signature (requests, pay parameters, notification checks) asks this service.
+ */
 @Injectable()
 export class WechatPaySigner {
   constructor(private readonly config: WechatPayConfig) {}
@@ -11,16 +15,18 @@ export class WechatPaySigner {
     return this.config.signType;
   }
 
+  /** The signature of `params` (absent, null and empty values and `sign` itself left out). */
   sign(params: SignableParams, signType: SignType = this.config.signType): string {
-    return sign(params, this.config.apiKey, signType);
+    return sign(params, apiKeyOf(this.config), signType);
   }
 
   /**
    * Verifies `params.sign` over every other field received. Without `expected`, the algorithm is
-   * the message's own `sign_type`, else the configured one (64 hex characters can only be HMAC).
+   * the message's own `sign_type`, else inferred from the signature's length (64 hex characters
+   * are HMAC-SHA256, 32 are MD5), else the configured one.
    */
   verify(params: SignableParams, expected?: SignType): boolean {
-    return verify(params, this.config.apiKey, { fallback: this.config.signType, expected });
+    return verify(params, apiKeyOf(this.config), { fallback: this.config.signType, expected });
   }
 
   nonce(): string {

@@ -1,19 +1,16 @@
 /**
  * Helpers for a host app's own tests: build correctly signed payment notifications and read the
  * reply its notify route sent. Not for production code paths.
+ *
+ * They take the API key as an argument because they play WeChat's side, which holds the merchant
+ * key too; a test passes the (test) key it configured the module with. Nothing in a host's
+ * production code needs them, and the module itself never hands its key out.
  */
-import { createNonce, sign, type SignableParams, type SignType } from '../signer/sign';
+import { WechatPayProtocolError, WechatPayRequestError } from '../errors/errors';
+import { createNonce, sign, type SignType } from '../signer/sign';
 import { formatBeijingTime } from '../util/beijing-time';
+import { isFen } from '../util/money';
 import { buildXml, parseXml } from '../xml/xml-codec';
-
-/** The signature WeChat would put in `sign` for these parameters (empty values and `sign` left out). */
-export function signParams(
-  params: SignableParams,
-  apiKey: string,
-  signType: SignType = 'MD5',
-): string {
-  return sign(params, apiKey, signType);
-}
 
 /** A field value for building notifications; `undefined` or `null` removes the field. */
 export type NotificationFieldValue = string | number | null | undefined;
@@ -79,8 +76,8 @@ function applyFields(
 }
 
 function fen(name: string, value: number): string {
-  if (!Number.isSafeInteger(value) || value < 0) {
-    throw new TypeError(`${name} must be a non-negative integer number of fen`);
+  if (!isFen(value)) {
+    throw new WechatPayRequestError(name, 'must be an integer number of fen from 0 to MAX_FEN');
   }
   return String(value);
 }
@@ -136,7 +133,9 @@ export interface NotifyReply {
 /** Reads a notify reply body (`<xml><return_code>…</return_code><return_msg>…</return_msg></xml>`). */
 export async function parseNotifyReply(xml: string): Promise<NotifyReply> {
   const fields = await parseXml(xml);
-  if (fields.return_code === undefined) throw new Error('the reply has no return_code');
+  if (fields.return_code === undefined) {
+    throw new WechatPayProtocolError('the reply has no return_code', xml);
+  }
   const reply: NotifyReply = { returnCode: fields.return_code };
   if (fields.return_msg !== undefined) reply.returnMsg = fields.return_msg;
   return reply;

@@ -148,6 +148,146 @@ describe('parseXml', () => {
   });
 });
 
+describe('parseXml refuses what lies outside the root element', () => {
+  it.each([
+    ['text', '<xml><a>1</a></xml>junk', 'TRAILING_CONTENT'],
+    ['a second root', '<xml><a>1</a></xml><xml><b>2</b></xml>', 'TRAILING_CONTENT'],
+    ['a DOCTYPE', '<xml><a>1</a></xml><!DOCTYPE xml>', 'TRAILING_CONTENT'],
+    ['a NUL byte', '<xml><a>1</a></xml>\u0000', 'BAD_CHARACTER'],
+    ['an unclosed element', '<xml><a>1</a></xml><b>', 'TRAILING_CONTENT'],
+  ] as const)('refuses %s after </xml>', async (_what, body, reason) => {
+    await expect(reasonOf(body)).resolves.toBe(reason);
+  });
+
+  it('accepts whitespace and comments after </xml>', async () => {
+    await expect(parseXml('<xml><a>1</a></xml>\r\n  <!-- sent by WeChat -->\n')).resolves.toEqual({
+      a: '1',
+    });
+  });
+});
+
+describe('parseXml is a pure function of its input', () => {
+  /** Each body with the outcome it has when parsed on its own. */
+  const corpus = [
+    '<xml><a>1</a></xml>junk',
+    '<xml><a>1</a><b>2</xml>',
+    '<xml><return_code>SUCCESS</return_code>',
+    '<xml><a>1</a></xml><xml><b>2</b></xml>',
+    '<!DOCTYPE xml [<!ENTITY x "y">]><xml><a>&x;</a></xml>',
+    '<xml><__proto__>1</__proto__></xml>',
+    '<xml><a>1</a><a>2</a></xml>',
+    '<xml><a><b>1</b></a></xml>',
+    '<xml><a>1</a></xml>',
+    '<xml><c><![CDATA[x]]></c><d>2</d></xml>',
+    '<?xml version="1.0" encoding="UTF-8"?><xml><e>5</e></xml>',
+  ];
+  const outcome = async (body: string): Promise<unknown> => {
+    try {
+      return await parseXml(body);
+    } catch (error) {
+      return error instanceof WechatPayXmlError ? error.reason : error;
+    }
+  };
+
+  it('refuses a malformed body after a body with trailing junk exactly as it does on its own', async () => {
+    const malformed = '<xml><a>1</a><b>2</xml>';
+    await expect(reasonOf(malformed)).resolves.toBe('MALFORMED');
+    await expect(reasonOf('<xml><a>1</a></xml>junk')).resolves.toBe('TRAILING_CONTENT');
+    await expect(reasonOf(malformed)).resolves.toBe('MALFORMED');
+  });
+
+  it('gives every body the same outcome whichever body was parsed before it', async () => {
+    const alone = await Promise.all(corpus.map(outcome));
+    for (const before of corpus) {
+      for (let i = 0; i < corpus.length; i += 1) {
+        await outcome(before);
+        await expect(outcome(corpus[i])).resolves.toEqual(alone[i]);
+      }
+    }
+  });
+
+  it('gives the same outcomes when the bodies are parsed concurrently, interleaved with failures', async () => {
+    const alone = await Promise.all(corpus.map(outcome));
+    const rounds = Array.from({ length: 20 }, (_, round) =>
+      Promise.all(corpus.map((_body, i) => outcome(corpus[(i + round) % corpus.length]))),
+    );
+    const results = await Promise.all(rounds);
+    results.forEach((round, r) =>
+      round.forEach((result, i) => expect(result).toEqual(alone[(i + r) % corpus.length])),
+    );
+  });
+});
+
+describe('parseXml refuses markup that sax alone would let through', () => {
+  it.each([
+    ['a lower-case <![cdata[', '<xml><a><![cdata[1]]></a></xml>', 'MALFORMED'],
+    ['a mixed-case <![Cdata[', '<xml><a><![Cdata[1]]></a></xml>', 'MALFORMED'],
+    ['whitespace after <', '<xml>< name>1</name></xml>', 'MALFORMED'],
+    ['whitespace after </', '<xml><name>1</ name></xml>', 'MALFORMED'],
+    ['whitespace before the root name', '< xml><a>1</a></xml>', 'MALFORMED'],
+    [
+      'an XML declaration inside the root',
+      '<xml><?xml version="1.0"?><a>1</a></xml>',
+      'DECLARATION',
+    ],
+    [
+      'an XML declaration after leading whitespace',
+      ' <?xml version="1.0"?><xml><a>1</a></xml>',
+      'DECLARATION',
+    ],
+    [
+      'an XML declaration after a comment',
+      '<!-- c --><?xml version="1.0"?><xml><a>1</a></xml>',
+      'DECLARATION',
+    ],
+    ['version="2.0"', '<?xml version="2.0"?><xml><a>1</a></xml>', 'DECLARATION'],
+    ['an upper-case <?XML', '<?XML version="1.0"?><xml><a>1</a></xml>', 'DECLARATION'],
+    [
+      'a declaration without a version',
+      '<?xml encoding="UTF-8"?><xml><a>1</a></xml>',
+      'DECLARATION',
+    ],
+    [
+      'a declaration with the encoding first',
+      '<?xml encoding="UTF-8" version="1.0"?><xml><a>1</a></xml>',
+      'DECLARATION',
+    ],
+    ['another processing instruction', '<xml><?php echo 1; ?><a>1</a></xml>', 'DECLARATION'],
+    ['a double byte-order mark', '\uFEFF\uFEFF<xml><a>1</a></xml>', 'MALFORMED'],
+    ['a NUL byte inside a value', '<xml><a>1\u00002</a></xml>', 'BAD_CHARACTER'],
+    ['a character reference to NUL', '<xml><a>1&#0;2</a></xml>', 'MALFORMED'],
+    ['a character reference to a lone surrogate', '<xml><a>&#xD800;</a></xml>', 'MALFORMED'],
+    ['an HTML entity XML does not define', '<xml><a>&nbsp;</a></xml>', 'MALFORMED'],
+  ] as const)('refuses %s', async (_what, body, reason) => {
+    await expect(reasonOf(body)).resolves.toBe(reason);
+  });
+
+  it('refuses a double byte-order mark in bytes too', async () => {
+    const body = Buffer.concat([
+      Buffer.from([0xef, 0xbb, 0xbf, 0xef, 0xbb, 0xbf]),
+      Buffer.from('<xml><a>1</a></xml>'),
+    ]);
+    await expect(reasonOf(body)).resolves.toBe('MALFORMED');
+  });
+
+  it('accepts the declarations, comments and markup XML 1.0 allows', async () => {
+    await expect(
+      parseXml(`<?xml version='1.0' encoding='utf-8' standalone="yes" ?><xml><a>1</a></xml>`),
+    ).resolves.toEqual({ a: '1' });
+    await expect(parseXml('<?xml version="1.0"?>\n<xml><a >1</a ></xml >')).resolves.toEqual({
+      a: '1',
+    });
+    await expect(
+      parseXml(
+        '<xml><!-- first --><a>1<!-- inside -->2</a><b><![CDATA[<![cdata[ is text here]]></b></xml>',
+      ),
+    ).resolves.toEqual({ a: '12', b: '<![cdata[ is text here' });
+    await expect(parseXml('<xml><a>&#x41;&#66;&quot;&apos;</a></xml>')).resolves.toEqual({
+      a: 'AB"\'',
+    });
+  });
+});
+
 describe('buildXml', () => {
   it('wraps strings in CDATA and writes integers bare, leaving out undefined', () => {
     expect(buildXml({ return_code: 'SUCCESS', total_fee: 88, attach: undefined })).toBe(
@@ -168,5 +308,7 @@ describe('buildXml', () => {
     expect(() => buildXml({ 'bad name': 'x' })).toThrow(WechatPayXmlError);
     expect(() => buildXml({ '<a>': 'x' })).toThrow(WechatPayXmlError);
     expect(() => buildXml({ total_fee: 0.5 })).toThrow(/safe integer/);
+    expect(() => buildXml({ total_fee: 0.5 })).toThrow(WechatPayXmlError);
+    expect(() => buildXml({ total_fee: Number.NaN })).toThrow(WechatPayXmlError);
   });
 });

@@ -1,5 +1,5 @@
-import { Parser } from 'xml2js';
-import { WechatPayXmlError } from '../errors/errors';
+import { SAXParser, type SAXOptions, type Tag } from 'sax';
+import { WechatPayXmlError, type XmlErrorReason } from '../errors/errors';
 
 /** The default cap on an XML body: WeChat Pay messages are a few KiB at most. */
 export const DEFAULT_MAX_XML_BYTES = 64 * 1024;
@@ -13,8 +13,27 @@ export interface ParseXmlOptions {
 
 /** WeChat Pay field names: a letter, then letters, digits and underscores (`coupon_fee_0`). */
 const FIELD_NAME = /^[A-Za-z][A-Za-z0-9_]*$/;
-const DECLARED_ENCODING = /\bencoding\s*=\s*["']([^"']+)["']/i;
+/** Anything outside the XML 1.0 `Char` production: NUL and other C0 controls, lone surrogates, U+FFFE/U+FFFF. */
+const NOT_XML_CHARACTER = /[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/u;
+/**
+ * The XML declaration exactly as XML 1.0 spells it (version 1.0, then optional encoding and
+ * standalone, in that order). Group 1 or 2 is the encoding name.
+ */
+const XML_DECLARATION =
+  /^<\?xml[ \t\r\n]+version[ \t\r\n]*=[ \t\r\n]*(?:"1\.0"|'1\.0')(?:[ \t\r\n]+encoding[ \t\r\n]*=[ \t\r\n]*(?:"([A-Za-z][A-Za-z0-9._-]*)"|'([A-Za-z][A-Za-z0-9._-]*)'))?(?:[ \t\r\n]+standalone[ \t\r\n]*=[ \t\r\n]*(?:"(?:yes|no)"|'(?:yes|no)'))?[ \t\r\n]*\?>/;
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
+
+/**
+ * sax options. `strictEntities` limits references to the five XML entities (sax otherwise expands
+ * HTML names such as `&nbsp;`, which XML does not define); the types package does not list it.
+ */
+const SAX_OPTIONS = {
+  trim: false,
+  normalize: false,
+  xmlns: false,
+  position: true,
+  strictEntities: true,
+} as SAXOptions;
 
 function decode(input: Buffer | string, maxBytes: number): string {
   const size = typeof input === 'string' ? Buffer.byteLength(input, 'utf8') : input.length;
@@ -24,165 +43,173 @@ function decode(input: Buffer | string, maxBytes: number): string {
       `XML body of ${size} bytes exceeds the ${maxBytes}-byte limit`,
     );
   }
-  if (typeof input === 'string') return input.replace(/^\uFEFF/, '');
-  try {
-    // TextDecoder drops a leading UTF-8 BOM itself.
-    return utf8.decode(input);
-  } catch {
-    throw new WechatPayXmlError('NOT_UTF8', 'XML body is not valid UTF-8');
+  let text: string;
+  if (typeof input === 'string') {
+    text = input.charCodeAt(0) === 0xfeff ? input.slice(1) : input;
+  } else {
+    try {
+      // TextDecoder drops one leading UTF-8 BOM itself.
+      text = utf8.decode(input);
+    } catch {
+      throw new WechatPayXmlError('NOT_UTF8', 'XML body is not valid UTF-8');
+    }
   }
+  // sax would silently skip a second BOM; a document has at most one.
+  if (text.charCodeAt(0) === 0xfeff) {
+    throw new WechatPayXmlError('MALFORMED', 'XML body starts with more than one byte-order mark');
+  }
+  return text;
 }
-
-/** Names already accepted; messages reuse a few dozen names, so the check is mostly a lookup. */
-const acceptedNames = new Set<string>();
-const ACCEPTED_NAMES_MAX = 4096;
 
 function isFieldName(name: string): boolean {
-  if (acceptedNames.has(name)) return true;
-  if (!FIELD_NAME.test(name) || name in Object.prototype) return false;
-  if (acceptedNames.size < ACCEPTED_NAMES_MAX) acceptedNames.add(name);
-  return true;
+  // Names Object.prototype already has (__proto__, constructor, toString...) would be unsafe keys.
+  return FIELD_NAME.test(name) && !(name in Object.prototype);
 }
 
-/** The part of xml2js's underlying sax parser that the screening below hooks into. */
-interface SaxHooks {
-  onopentag: (node: { name: string }) => void;
-  ondoctype: (doctype: string) => void;
-  onsgmldeclaration: (declaration: string) => void;
-  onprocessinginstruction: (instruction: { name: string; body: string }) => void;
+function refusal(reason: XmlErrorReason, message: string): WechatPayXmlError {
+  return new WechatPayXmlError(reason, message);
 }
 
 /**
- * One parser for the whole process. With `async: false` xml2js parses synchronously and calls
- * back before parseString returns, so reusing it is safe in single-threaded JavaScript; it
- * resets its own state after every document, and we skip building a parser per message.
+ * Reads one flat document (`<root><name>value</name>...</root>`) with a sax parser made for this
+ * call alone and thrown away after it, so nothing one body does can reach the parse of another,
+ * whether it fails or not and however calls interleave. The first problem stops the parse: a
+ * handler throws out of `write`, and sax is never asked to go on after an error.
+ *
+ * Besides what strict sax refuses, it refuses what sax lets through although XML forbids it or a
+ * WeChat Pay message never has it: anything after the root element (text, a second root, a
+ * DOCTYPE), characters XML cannot carry (NUL...), `<![cdata[` in the wrong case, whitespace after
+ * `<` or `</`, an XML declaration anywhere but at the very start or other than version 1.0 in
+ * UTF-8, any other processing instruction, DOCTYPE and other `<!` declarations (the way XXE and
+ * entity-expansion payloads arrive), attributes, nesting, repeated fields and names that are not
+ * field names.
  */
-const parser = new Parser({
-  async: false,
-  strict: true,
-  explicitRoot: true,
-  // Single values stay plain; a repeated field comes back as an array and is refused below.
-  explicitArray: false,
-  trim: false,
-  normalize: false,
-  normalizeTags: false,
-  emptyTag: '',
-  attrkey: '$',
-  charkey: '_',
-  // No value processors: 28-digit ids and leading zeros stay exactly as sent.
-});
+function parseDocument(text: string, rootName: string): Record<string, string> {
+  if (NOT_XML_CHARACTER.test(text)) {
+    throw refusal('BAD_CHARACTER', 'XML body contains a character XML does not allow');
+  }
+  const sax = new SAXParser(true, SAX_OPTIONS);
+  const fields: Record<string, string> = {};
+  let depth = 0;
+  let rootSeen = false;
+  let rootClosed = false;
+  let field: string | undefined;
+  let value = '';
+  let selfClosing = false;
 
-/**
- * Screens the document from inside the parse, on the events of the sax parser xml2js drives, so
- * the markup is read once. It refuses:
- * - DOCTYPE and any other `<!` declaration: DTDs and entity declarations are how XXE and "billion
- *   laughs" payloads work, and a WeChat Pay message never has one;
- * - an XML declaration naming an encoding other than UTF-8;
- * - element names that are not field names: xml2js stores elements as object keys, and names
- *   Object.prototype already has (__proto__, constructor, toString...) would confuse it.
- * A hook throws to stop the parse at once; the refusal is remembered so it is reported, rather
- * than the generic parse failure it turns into.
- */
-function parseDocument(text: string): unknown {
-  let refusal: WechatPayXmlError | undefined;
-  const refuse = (error: WechatPayXmlError): never => {
-    refusal ??= error;
-    throw refusal;
+  /** The character right after the `<` of the markup being reported. */
+  const markupStartsWith = (expected: string): boolean =>
+    text.startsWith(expected, sax.startTagPosition);
+
+  sax.onerror = (error) => {
+    if (rootClosed)
+      throw refusal('TRAILING_CONTENT', 'XML body has content after the root element');
+    // A DOCTYPE after the root start fails inside sax before ondoctype would run.
+    if (/doctype/i.test(error.message)) {
+      throw refusal('DOCTYPE', 'XML body contains a DOCTYPE or ENTITY declaration');
+    }
+    throw refusal('MALFORMED', 'XML body is not well-formed XML');
   };
-  const sax = (parser as unknown as { saxParser: SaxHooks }).saxParser;
-  const openTag = sax.onopentag;
-  sax.onopentag = (node) => {
-    if (!isFieldName(node.name)) {
-      refuse(
-        new WechatPayXmlError(
-          'BAD_FIELD_NAME',
-          'XML body has an element name that is not a field name',
-        ),
+  sax.ondoctype = () => {
+    throw refusal('DOCTYPE', 'XML body contains a DOCTYPE or ENTITY declaration');
+  };
+  sax.onsgmldeclaration = () => {
+    throw refusal('DOCTYPE', 'XML body contains a DOCTYPE or ENTITY declaration');
+  };
+  sax.onprocessinginstruction = () => {
+    const declaration = sax.startTagPosition === 1 ? XML_DECLARATION.exec(text) : null;
+    if (declaration === null) {
+      throw refusal(
+        'DECLARATION',
+        'XML body has a processing instruction or an XML declaration that is misplaced or not version 1.0',
       );
     }
-    openTag(node);
-  };
-  sax.ondoctype = () =>
-    refuse(new WechatPayXmlError('DOCTYPE', 'XML body contains a DOCTYPE or ENTITY declaration'));
-  sax.onsgmldeclaration = () =>
-    refuse(new WechatPayXmlError('DOCTYPE', 'XML body contains a DOCTYPE or ENTITY declaration'));
-  sax.onprocessinginstruction = ({ name, body }) => {
-    const declared = name.toLowerCase() === 'xml' ? DECLARED_ENCODING.exec(body) : null;
-    if (declared && !/^utf-?8$/i.test(declared[1])) {
-      refuse(
-        new WechatPayXmlError('NOT_UTF8', `XML body declares encoding ${declared[1]}, not UTF-8`),
-      );
+    const encoding = declaration[1] ?? declaration[2];
+    if (encoding !== undefined && !/^utf-?8$/i.test(encoding)) {
+      throw refusal('NOT_UTF8', `XML body declares encoding ${encoding}, not UTF-8`);
     }
   };
+  sax.onopencdata = () => {
+    if (!markupStartsWith('![CDATA['))
+      throw refusal('MALFORMED', 'XML body has a malformed CDATA section');
+  };
+  sax.oncomment = () => {
+    if (!markupStartsWith('!--')) throw refusal('MALFORMED', 'XML body has a malformed comment');
+  };
+  sax.onopentag = (tag: Tag) => {
+    if (rootClosed) throw refusal('TRAILING_CONTENT', 'XML body has a second root element');
+    if (!markupStartsWith(tag.name)) throw refusal('MALFORMED', 'XML body has whitespace after <');
+    const hasAttributes = Object.keys(tag.attributes).length > 0;
+    selfClosing = tag.isSelfClosing;
+    depth += 1;
+    if (depth === 1) {
+      rootSeen = true;
+      if (tag.name !== rootName) {
+        throw refusal('WRONG_ROOT', `XML root element must be <${rootName}>`);
+      }
+      if (hasAttributes) throw refusal('NESTED', `<${rootName}> must not carry attributes`);
+      return;
+    }
+    if (depth > 2) {
+      throw refusal('NESTED', `field ${field} must hold text, not elements or attributes`);
+    }
+    if (!isFieldName(tag.name)) {
+      throw refusal('BAD_FIELD_NAME', 'XML body has an element name that is not a field name');
+    }
+    if (hasAttributes) {
+      throw refusal('NESTED', `field ${tag.name} must hold text, not elements or attributes`);
+    }
+    if (Object.prototype.hasOwnProperty.call(fields, tag.name)) {
+      throw refusal('DUPLICATE_FIELD', `field ${tag.name} appears more than once`);
+    }
+    field = tag.name;
+    value = '';
+  };
+  sax.onclosetag = (name: string) => {
+    // A self-closing tag is reported as an open and a close of the same markup.
+    if (selfClosing) selfClosing = false;
+    else if (!markupStartsWith(`/${name}`)) {
+      throw refusal('MALFORMED', 'XML body has whitespace after </');
+    }
+    depth -= 1;
+    if (depth === 1 && field !== undefined) {
+      fields[field] = value;
+      field = undefined;
+    } else if (depth === 0) {
+      rootClosed = true;
+    }
+  };
+  const onCharacters = (characters: string): void => {
+    if (depth === 2) {
+      value += characters;
+    } else if (/\S/.test(characters)) {
+      throw refusal('MALFORMED', `<${rootName}> must contain elements, not text`);
+    }
+  };
+  sax.ontext = onCharacters;
+  sax.oncdata = onCharacters;
 
-  let settled = false;
-  let failed = false;
-  let document: unknown;
-  try {
-    parser.parseString(text, (error: Error | null, value: unknown) => {
-      settled = true;
-      failed = error !== null;
-      document = value;
-    });
-  } catch {
-    failed = true;
-  }
-  if (refusal || failed || !settled) {
-    parser.reset();
-    throw refusal ?? new WechatPayXmlError('MALFORMED', 'XML body is not well-formed XML');
-  }
-  return document;
+  sax.write(text).close();
+  if (!rootSeen) throw refusal('MALFORMED', 'XML body has no root element');
+  return fields;
 }
 
 /**
  * Parses a flat WeChat Pay XML document (`<xml><name>value</name>...</xml>`) into a map of
- * strings. Refuses, each with a typed WechatPayXmlError: empty or oversize bodies, invalid UTF-8,
- * DOCTYPE/ENTITY declarations, malformed XML, a different root, nested elements or attributes,
- * and repeated fields.
+ * strings, exactly as sent: no trimming, no number coercion (28-digit ids and leading zeros
+ * survive). A pure function of its input. Refuses, each with a typed WechatPayXmlError: empty or
+ * oversize bodies, invalid UTF-8, malformed XML, trailing content, DOCTYPE/ENTITY declarations,
+ * misplaced or non-1.0 declarations, a different root, nested elements or attributes, and
+ * repeated fields.
  */
 export async function parseXml(
   input: Buffer | string,
   options: ParseXmlOptions = {},
 ): Promise<Record<string, string>> {
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_XML_BYTES;
-  const rootName = options.root ?? 'xml';
   const text = decode(input, maxBytes);
   if (!/\S/.test(text)) throw new WechatPayXmlError('EMPTY', 'XML body is empty');
-  const document = parseDocument(text);
-  if (document === null || typeof document !== 'object') {
-    throw new WechatPayXmlError('MALFORMED', 'XML body has no root element');
-  }
-  const roots = Object.keys(document);
-  if (roots.length !== 1 || roots[0] !== rootName) {
-    throw new WechatPayXmlError('WRONG_ROOT', `XML root element must be <${rootName}>`);
-  }
-  const root = (document as Record<string, unknown>)[rootName];
-  const result: Record<string, string> = {};
-  if (root === '' || root === undefined || root === null) return result;
-  if (typeof root !== 'object') {
-    throw new WechatPayXmlError('MALFORMED', `<${rootName}> must contain elements, not text`);
-  }
-  const fields = root as Record<string, unknown>;
-  for (const name of Object.keys(fields)) {
-    const value = fields[name];
-    if (name === '$') {
-      throw new WechatPayXmlError('NESTED', `<${rootName}> must not carry attributes`);
-    }
-    if (name === '_') {
-      throw new WechatPayXmlError('MALFORMED', `<${rootName}> must not contain loose text`);
-    }
-    if (Array.isArray(value)) {
-      throw new WechatPayXmlError('DUPLICATE_FIELD', `field ${name} appears more than once`);
-    }
-    if (typeof value !== 'string') {
-      throw new WechatPayXmlError(
-        'NESTED',
-        `field ${name} must hold text, not elements or attributes`,
-      );
-    }
-    result[name] = value;
-  }
-  return result;
+  return parseDocument(text, options.root ?? 'xml');
 }
 
 function cdata(value: string): string {
@@ -206,7 +233,10 @@ export function buildXml(
     }
     if (typeof value === 'number') {
       if (!Number.isSafeInteger(value)) {
-        throw new TypeError(`field ${name} must be a safe integer when given as a number`);
+        throw new WechatPayXmlError(
+          'BAD_VALUE',
+          `field ${name} must be a safe integer when given as a number`,
+        );
       }
       out += `<${name}>${value}</${name}>`;
     } else {

@@ -1,0 +1,13 @@
+import 'reflect-metadata';
+import { Logger } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { AppModule } from './app.module';
+
+async function main(): Promise<void> {
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule, new FastifyAdapter());
+  await app.listen(Number(process.env.PORT ?? 3000), '127.0.0.1');
+  new Logger('Main').log(`listening on ${await app.getUrl()}`);
+}
+
+void main();
