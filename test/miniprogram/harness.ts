@@ -164,7 +164,8 @@ function setPath(target: Record<string, unknown>, path: string, value: unknown):
   node[keys[keys.length - 1]] = value;
 }
 
-function parseUrl(url: string): { route: string; query: Record<string, string> } {
+/** A page URL as wx.navigateTo takes it: route without the leading slash, and its query. */
+export function parseUrl(url: string): { route: string; query: Record<string, string> } {
   const [path, search = ''] = url.split('?');
   const query: Record<string, string> = {};
   for (const pair of search.split('&').filter(Boolean)) {
@@ -174,7 +175,7 @@ function parseUrl(url: string): { route: string; query: Record<string, string> }
   return { route: path.replace(/^\//, ''), query };
 }
 
-const jsonCopy = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;
+export const jsonCopy = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;
 
 /**
  * The mini-program under Node: `wx`, `App`, `Page` and `getApp` as globals, the project's own

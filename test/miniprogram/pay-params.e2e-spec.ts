@@ -60,7 +60,10 @@ describe('the order page handing pay parameters to wx.requestPayment', () => {
     // The simulator stands in for the WeChat client: it knows no such prepay_id.
     expect(mp.payments[0].errMsg).toBe('requestPayment:fail prepay_id无效');
     expect(page.data.message).toBe('支付未成功（prepay_id无效），可以再次支付');
-    expect(page.data.order).toMatchObject({ orderNo: 'ORDER_0001', amountText: '¥19.90' });
+    expect(page.data.order).toMatchObject({
+      orderNo: 'ORDER_0001',
+      amountLines: [{ key: 'total', label: '合计', amountText: '¥19.90' }],
+    });
     expect(mp.errors).toEqual([]);
   });
 });

@@ -76,8 +76,8 @@ describe('mini-program shop against the demo and the simulator', () => {
       orderNo,
       status: 'PAID',
       statusText: '已支付',
-      amountText: '¥19.90',
       items: [{ productId: 2, quantity: 1, lineTotalText: '¥19.90' }],
+      amountLines: [{ key: 'total', label: '合计', amountText: '¥19.90' }],
     });
     expect(page.data).toMatchObject({ paying: false, confirming: false });
     // The sheet's ok came first, then the page waited for the shop before saying paid.
@@ -130,7 +130,10 @@ describe('mini-program shop against the demo and the simulator', () => {
 
     expect(app.payments[0].errMsg).toBe('requestPayment:fail cancel');
     expect(page.data.message).toBe('已取消支付，订单保留，可以再次支付');
-    expect(page.data.order).toMatchObject({ status: 'UNPAID', amountText: '¥68.00' });
+    expect(page.data.order).toMatchObject({
+      status: 'UNPAID',
+      amountLines: [{ key: 'total', label: '合计', amountText: '¥68.00' }],
+    });
     expect(app.toasts).toContainEqual(expect.objectContaining({ title: '已取消支付' }));
     const orderNo = page.options.orderNo;
     expect((await demo.orderRow(orderNo)).status).toBe('UNPAID');
@@ -238,7 +241,10 @@ describe('mini-program shop against the demo and the simulator', () => {
         payAgain: true,
         paying: false,
         message: '订单已保留，但暂时无法发起支付，请稍后点“再次支付”',
-        order: { status: 'UNPAID', amountText: '¥45.00' },
+        order: {
+          status: 'UNPAID',
+          amountLines: [{ key: 'total', label: '合计', amountText: '¥45.00' }],
+        },
       });
       expect(app.payments).toEqual([]);
       expect(app.modals).not.toContainEqual(expect.objectContaining({ title: '下单失败' }));

@@ -1,6 +1,10 @@
 /**
  * Integer fen to "¥12.34". The yuan and fen parts are cut from the decimal digits of the integer,
- * so no binary fraction (0.1 + 0.2) can ever reach the screen.
+ * so no binary fraction (0.1 + 0.2) can ever reach the screen. A value that is not a whole
+ * number of fen (a yuan amount, a string) is refused at run time too: the shop's JSON is not
+ * type-checked.
+ * @param {number} fen
+ * @returns {string}
  */
 function formatFen(fen) {
   if (typeof fen !== 'number' || !Number.isSafeInteger(fen)) {

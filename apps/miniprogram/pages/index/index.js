@@ -4,6 +4,12 @@ const { formatFen } = require('../../utils/money');
 
 const PAY_AGAIN_MESSAGE = '订单已保留，但暂时无法发起支付，请稍后点“再次支付”';
 
+/**
+ * @typedef {import('../../utils/api').ApiError} ApiError
+ * @typedef {import('../../utils/api').Checkout} Checkout
+ */
+
+/** @param {number} ms */
 function delay(ms) {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
@@ -12,14 +18,16 @@ function delay(ms) {
  * POST /api/orders; when the order was placed but its payment could not be prepared, one more
  * try through the retry path the shop gave. A second failure carries the order number, so the
  * page can offer to pay that order again rather than report the order as failed.
+ * @param {Array<{ productId: number, quantity: number }>} items
+ * @returns {Promise<Checkout>}
  */
 function placeOrder(items) {
-  return api.authorized('POST', '/api/orders', { items: items }).catch((error) => {
+  return api.createOrder(items).catch((/** @type {ApiError} */ error) => {
     const pending = api.pendingOrder(error);
     if (!pending) throw error;
     return delay(config.checkoutRetryDelayMs)
-      .then(() => api.authorized('POST', pending.retryPath))
-      .catch((again) => {
+      .then(() => api.payAt(pending.retryPath))
+      .catch((/** @type {ApiError} */ again) => {
         again.orderNo = pending.orderNo;
         throw again;
       });
@@ -28,6 +36,7 @@ function placeOrder(items) {
 
 Page({
   data: {
+    /** @type {Array<{ id: number, name: string, priceText: string }>} */
     products: [],
     loading: true,
     error: '',
@@ -40,7 +49,7 @@ Page({
 
   loadProducts() {
     this.setData({ loading: true, error: '' });
-    return api.request('GET', '/api/products').then(
+    return api.listProducts().then(
       (products) =>
         this.setData({
           loading: false,
@@ -50,7 +59,7 @@ Page({
             priceText: formatFen(product.priceFen),
           })),
         }),
-      (error) => this.setData({ loading: false, error: error.message }),
+      (/** @type {ApiError} */ error) => this.setData({ loading: false, error: error.message }),
     );
   },
 
@@ -58,12 +67,12 @@ Page({
     this.loadProducts();
   },
 
+  /** @param {WechatMiniprogram.TouchEvent<{}, {}, { id: number | string }>} event */
   onBuy(event) {
     if (this.data.buying) return;
     const productId = Number(event.currentTarget.dataset.id);
     this.setData({ buying: true });
     wx.showLoading({ title: '正在下单', mask: true });
-    // Only what and how many: the shop prices the order itself.
     placeOrder([{ productId: productId, quantity: 1 }]).then(
       (checkout) => {
         wx.hideLoading();
@@ -71,7 +80,7 @@ Page({
         getApp().globalData.checkout = checkout;
         this.openOrder(checkout.orderNo);
       },
-      (error) => {
+      (/** @type {ApiError} */ error) => {
         wx.hideLoading();
         this.setData({ buying: false });
         if (error.orderNo) {
@@ -84,6 +93,7 @@ Page({
     );
   },
 
+  /** @param {string} orderNo */
   openOrder(orderNo) {
     wx.navigateTo({ url: '/pages/order/order?orderNo=' + encodeURIComponent(orderNo) });
   },

@@ -5,28 +5,52 @@ const { statusLabel } = require('../../utils/order-status');
 
 const CANCELLED = 'requestPayment:fail cancel';
 
+/**
+ * @typedef {import('../../utils/api').ApiError} ApiError
+ * @typedef {import('../../utils/api').Checkout} Checkout
+ * @typedef {import('../../utils/api').Order} Order
+ * @typedef {import('../../utils/api').PayParams} PayParams
+ *
+ * One row under the order's lines: a label and an amount, `key` naming what it sums.
+ * @typedef {{ key: string, label: string, amountText: string }} AmountLine
+ *
+ * @typedef {{ productId: number, name: string, quantity: number, lineTotalText: string }} ItemRow
+ * @typedef {{ orderNo: string, description: string, status: string, statusText: string, items: ItemRow[], amountLines: AmountLine[] }} OrderView
+ */
+
+/**
+ * The amounts shown below the items, in order. Each is formatted from the shop's fen; the page
+ * adds none up itself.
+ * @param {Order} order
+ * @returns {AmountLine[]}
+ */
+function amountLines(order) {
+  return [{ key: 'total', label: '合计', amountText: formatFen(order.amount) }];
+}
+
+/**
+ * @param {Order} order
+ * @returns {OrderView}
+ */
 function orderView(order) {
   return {
     orderNo: order.orderNo,
     description: order.description,
     status: order.status,
     statusText: statusLabel(order.status),
-    amountText: formatFen(order.amount),
     items: order.items.map((item) => ({
       productId: item.productId,
       name: item.name,
       quantity: item.quantity,
       lineTotalText: formatFen(item.lineTotalFen),
     })),
+    amountLines: amountLines(order),
   };
-}
-
-function orderPath(orderNo) {
-  return '/api/orders/' + encodeURIComponent(orderNo);
 }
 
 Page({
   data: {
+    /** @type {OrderView | null} */
     order: null,
     loading: true,
     error: '',
@@ -38,9 +62,15 @@ Page({
     payAgain: false,
   },
 
+  orderNo: '',
+  unloaded: false,
+  /** @type {number | undefined} */
+  checkTimer: undefined,
+
   onLoad(query) {
-    this.orderNo = query.orderNo;
+    this.orderNo = query.orderNo || '';
     const app = getApp();
+    /** @type {Checkout | null} */
     const checkout = app.globalData.checkout;
     const notice = app.globalData.notice;
     app.globalData.checkout = null;
@@ -58,13 +88,13 @@ Page({
 
   onUnload() {
     this.unloaded = true;
-    clearTimeout(this.checkTimer);
+    if (this.checkTimer !== undefined) clearTimeout(this.checkTimer);
   },
 
   refresh() {
-    return api.authorized('GET', orderPath(this.orderNo)).then(
+    return api.getOrder(this.orderNo).then(
       (order) => this.showOrder(order),
-      (error) => this.setData({ loading: false, error: error.message }),
+      (/** @type {ApiError} */ error) => this.setData({ loading: false, error: error.message }),
     );
   },
 
@@ -72,6 +102,7 @@ Page({
     this.refresh();
   },
 
+  /** @param {Order} order */
   showOrder(order) {
     this.setData({ order: orderView(order), loading: false, error: '' });
   },
@@ -81,13 +112,13 @@ Page({
     if (this.data.paying) return;
     this.setData({ paying: true, message: '' });
     wx.showLoading({ title: '正在准备支付', mask: true });
-    api.authorized('POST', orderPath(this.orderNo) + '/pay').then(
+    api.payOrder(this.orderNo).then(
       (checkout) => {
         wx.hideLoading();
         this.showOrder(checkout);
         this.requestPayment(checkout.payParams);
       },
-      (error) => {
+      (/** @type {ApiError} */ error) => {
         wx.hideLoading();
         this.setData({ paying: false, message: error.message });
         // 409: paid or closed meanwhile; show what the order is now.
@@ -96,6 +127,7 @@ Page({
     );
   },
 
+  /** @param {PayParams} payParams */
   requestPayment(payParams) {
     this.setData({ paying: true, message: '' });
     // The five fields exactly as the shop signed them: the WeChat client checks paySign over these
@@ -111,6 +143,7 @@ Page({
     });
   },
 
+  /** @param {string | undefined} errMsg */
   paymentStopped(errMsg) {
     if (errMsg === CANCELLED) {
       this.setData({ paying: false, message: '已取消支付，订单保留，可以再次支付' });
@@ -131,9 +164,10 @@ Page({
     this.checkPayment(1);
   },
 
+  /** @param {number} attempt */
   checkPayment(attempt) {
     if (this.unloaded) return;
-    api.authorized('GET', orderPath(this.orderNo)).then(
+    api.getOrder(this.orderNo).then(
       (order) => {
         this.showOrder(order);
         if (order.status === 'PAID') {
@@ -149,6 +183,7 @@ Page({
     );
   },
 
+  /** @param {number} attempt */
   checkLater(attempt) {
     if (this.unloaded) return;
     if (attempt >= config.paymentCheck.attempts) {

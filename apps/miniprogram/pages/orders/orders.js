@@ -2,11 +2,20 @@ const api = require('../../utils/api');
 const { formatFen } = require('../../utils/money');
 const { statusLabel } = require('../../utils/order-status');
 
+/**
+ * @typedef {import('../../utils/api').ApiError} ApiError
+ * @typedef {{ orderNo: string, description: string, status: string, statusText: string, amountText: string, createdAt: string }} OrderRow
+ */
+
+/** @param {number} value */
 function pad(value) {
   return value < 10 ? '0' + value : String(value);
 }
 
-/** The shop answers ISO times in UTC; the user reads them in the phone's own time zone. */
+/**
+ * The shop answers ISO times in UTC; the user reads them in the phone's own time zone.
+ * @param {string} iso
+ */
 function localTime(iso) {
   const time = new Date(iso);
   return (
@@ -24,6 +33,7 @@ function localTime(iso) {
 
 Page({
   data: {
+    /** @type {OrderRow[]} */
     orders: [],
     total: 0,
     loading: true,
@@ -37,7 +47,7 @@ Page({
 
   load() {
     this.setData({ loading: true, error: '' });
-    return api.authorized('GET', '/api/orders', { page: 1, pageSize: 20 }).then(
+    return api.listOrders(1, 20).then(
       (page) =>
         this.setData({
           loading: false,
@@ -51,7 +61,7 @@ Page({
             createdAt: localTime(order.createdAt),
           })),
         }),
-      (error) => this.setData({ loading: false, error: error.message }),
+      (/** @type {ApiError} */ error) => this.setData({ loading: false, error: error.message }),
     );
   },
 
@@ -59,6 +69,7 @@ Page({
     this.load();
   },
 
+  /** @param {WechatMiniprogram.TouchEvent<{}, {}, { orderNo: string }>} event */
   onOpen(event) {
     wx.navigateTo({
       url: '/pages/order/order?orderNo=' + encodeURIComponent(event.currentTarget.dataset.orderNo),
