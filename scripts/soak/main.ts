@@ -132,6 +132,10 @@ class Soak {
         ...baseEnv(),
         SIMULATOR_PORT: String(simPort),
         SIMULATOR_TIME_SCALE: String(o.timeScale),
+        // The audit compares every order with WeChat's view: none may be forgotten during the run.
+        SIMULATOR_MAX_ORDERS: 'Infinity',
+        SIMULATOR_RETAIN_CLOSED_MS: 'Infinity',
+        SIMULATOR_RETAIN_PAID_MS: 'Infinity',
         ...o.simulatorEnv,
       },
       join(this.runDir, 'simulator.log'),
@@ -186,6 +190,10 @@ class Soak {
           ORDER_TTL_MINUTES: String(o.orderTtlMinutes),
           RECONCILER_INTERVAL_MS: String(o.reconcilerIntervalMs),
           RECONCILER_LEASE_MS: String(o.reconcilerLeaseMs),
+          // Each virtual user is its own client address behind the balancer; the per-user order
+          // limit is raised because one soak user orders far faster than a person does.
+          TRUST_PROXY: 'loopback',
+          RATE_LIMIT_ORDERS_PER_USER: '100000',
           ...o.appEnv,
         },
         join(this.runDir, `${name}.log`),
