@@ -69,7 +69,11 @@ export class CertificateFolderError extends Error {
 }
 
 /** Hosts the TLS listener's certificate is always valid for. */
-export const DEFAULT_TLS_HOSTS: readonly string[] = Object.freeze(['localhost', '127.0.0.1', '::1']);
+export const DEFAULT_TLS_HOSTS: readonly string[] = Object.freeze([
+  'localhost',
+  '127.0.0.1',
+  '::1',
+]);
 
 /**
  * The default folder, shared by every simulator of this user on this machine so the CA and the
@@ -214,7 +218,9 @@ async function merchantFiles(
   const path = (name: keyof typeof CERTIFICATE_FILES) => join(folder, CERTIFICATE_FILES[name]);
   const [hasCert, hasKey] = await Promise.all([exists(path('certPem')), exists(path('keyPem'))]);
   if (hasCert !== hasKey) {
-    const [found, missing] = hasCert ? [path('certPem'), path('keyPem')] : [path('keyPem'), path('certPem')];
+    const [found, missing] = hasCert
+      ? [path('certPem'), path('keyPem')]
+      : [path('keyPem'), path('certPem')];
     throw new CertificateFolderError(
       `${found} exists but ${missing} does not; remove ${folder} to have the merchant certificate issued again`,
     );
@@ -224,13 +230,14 @@ async function merchantFiles(
   if (hasCert) {
     [certPem, keyPem] = await Promise.all([readText(path('certPem')), readText(path('keyPem'))]);
     const cert = parse(path('certPem'), certPem);
-    const problem = !cert.checkIssued(ca.cert) || !cert.verify(ca.cert.publicKey)
-      ? `was not issued by the CA in ${join(dir, AUTHORITY_FILES.caPem)}`
-      : commonName(cert) !== mchId
-        ? `is not issued to mch_id ${mchId}`
-        : Date.parse(cert.validTo) <= now
-          ? `expired on ${cert.validTo}`
-          : undefined;
+    const problem =
+      !cert.checkIssued(ca.cert) || !cert.verify(ca.cert.publicKey)
+        ? `was not issued by the CA in ${join(dir, AUTHORITY_FILES.caPem)}`
+        : commonName(cert) !== mchId
+          ? `is not issued to mch_id ${mchId}`
+          : Date.parse(cert.validTo) <= now
+            ? `expired on ${cert.validTo}`
+            : undefined;
     if (problem) {
       throw new CertificateFolderError(
         `${path('certPem')} ${problem}; remove ${folder} to have it issued again`,
@@ -319,7 +326,8 @@ export async function prepareCertificates(
   return withLock(dir, async () => {
     const ca = await authority(dir, now);
     const merchants: MerchantCertificateFiles[] = [];
-    for (const mchId of [...new Set(mchIds)]) merchants.push(await merchantFiles(dir, mchId, ca, now));
+    for (const mchId of [...new Set(mchIds)])
+      merchants.push(await merchantFiles(dir, mchId, ca, now));
     const key = await serverKey(dir);
     const hosts = [...new Set([...DEFAULT_TLS_HOSTS, ...tlsHosts])];
     return {

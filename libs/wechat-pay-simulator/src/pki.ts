@@ -195,10 +195,7 @@ function bagAttributes(localKeyId: string): asn1.Asn1 {
   let name = '';
   for (const ch of P12_FRIENDLY_NAME) name += `\u0000${ch}`;
   return asn1.create(Class.UNIVERSAL, Type.SET, true, [
-    seq([
-      oid('localKeyId'),
-      asn1.create(Class.UNIVERSAL, Type.SET, true, [octets(localKeyId)]),
-    ]),
+    seq([oid('localKeyId'), asn1.create(Class.UNIVERSAL, Type.SET, true, [octets(localKeyId)])]),
     seq([
       oid('friendlyName'),
       asn1.create(Class.UNIVERSAL, Type.SET, true, [

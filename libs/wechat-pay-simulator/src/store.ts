@@ -114,7 +114,6 @@ export interface SimulatedRefund {
   notification: NotificationStatus;
 }
 
-
 interface LoginCodeRecord {
   readonly appId: string;
   readonly openid: string;
@@ -138,6 +137,11 @@ export interface RetentionLimits {
    * oldest of all (a flood of orders that never finish must not exhaust memory either).
    */
   maxOrders: number;
+  /**
+   * At most this many bill rows (a payment or a refund each) across all days; past it the oldest
+   * whole days are forgotten. Days older than three months always go (no longer downloadable).
+   */
+  maxBillRows: number;
 }
 
 export interface StoreSettings {

@@ -16,11 +16,7 @@ export const COMPACT: WireLayout = { newlines: false, cdataIntegers: false };
  * A flat `<xml>` document in the given layout. Each element comes from the library's builder, so
  * CDATA escaping and field-name checks are the same as for every other message.
  */
-export function renderXml(
-  fields: Readonly<WireFields>,
-  layout: WireLayout,
-  root = 'xml',
-): string {
+export function renderXml(fields: Readonly<WireFields>, layout: WireLayout, root = 'xml'): string {
   const shaped: WireFields = {};
   for (const [name, value] of Object.entries(fields)) {
     if (value === undefined) continue;
