@@ -210,6 +210,21 @@ describe('simulator: certificates and the TLS listener', () => {
       }
     });
 
+    it('lets simulators starting together on an empty folder share one CA and one certificate per merchant', async () => {
+      const folder = join(dir, 'together');
+      const sims = await Promise.all(
+        [0, 1, 2].map(() => startSimulator({ merchants: [TEST_MERCHANT], certDir: folder })),
+      );
+      try {
+        const cas = await Promise.all(sims.map((s) => readFile(s.caPem, 'utf8')));
+        const certs = await Promise.all(sims.map((s) => readFile(s.certificate.certPem, 'utf8')));
+        expect(new Set(cas).size).toBe(1);
+        expect(new Set(certs).size).toBe(1);
+      } finally {
+        await Promise.all(sims.map((s) => s.stop()));
+      }
+    });
+
     it('refuses to start on ca.pem without ca.key, or on a merchant certificate another CA issued, and changes no file', async () => {
       const broken = join(dir, 'broken');
       await startSimulator({ merchants: [TEST_MERCHANT], certDir: broken }).then((s) => s.stop());

@@ -415,6 +415,12 @@ describe('simulator: refunds', () => {
         refundedFee: 100,
         refundCount: 1,
       });
+      const page = await (await fetch(`${sim.baseUrl}/__simulator/`)).text();
+      expect(page).toContain(`<tr data-out-refund-no="${outTradeNo}R">`);
+      const listed = (await (
+        await fetch(`${sim.baseUrl}/__simulator/refunds?outTradeNo=${outTradeNo}`)
+      ).json()) as SimulatedRefundView[];
+      expect(listed.map((r) => r.outRefundNo)).toEqual([`${outTradeNo}R`]);
     });
   });
 
