@@ -699,11 +699,21 @@ describe('simulator: refunds', () => {
         refund_fee: 1000,
         notify_url: merchant.url,
       });
-      await waitFor(() => merchant.bodies.length === 5, 5000);
-      expect(new Set(merchant.bodies).size).toBe(1);
-      expect(sim.controls.refundNotifications(`${outTradeNo}R`).map((s) => s.copy)).toEqual([
-        1, 2, 3, 4, 5,
+      // The sends are recorded once all five replies are in, after the merchant has seen the bodies.
+      const sends = (
+        await sim.controls.waitForRefundNotifications(
+          (all) => all.filter((a) => a.outRefundNo === `${outTradeNo}R`).length === 5,
+        )
+      ).filter((a) => a.outRefundNo === `${outTradeNo}R`);
+      expect(sends.map((s) => `${s.attempt}.${s.copy}:${s.outcome}`)).toEqual([
+        '1.1:delivered',
+        '1.2:delivered',
+        '1.3:delivered',
+        '1.4:delivered',
+        '1.5:delivered',
       ]);
+      expect(merchant.bodies).toHaveLength(5);
+      expect(new Set(merchant.bodies).size).toBe(1);
     });
 
     it("uses the merchant's refundNotifyUrl when the request has none, and sends nothing without either", async () => {
