@@ -3,7 +3,9 @@
 // publishable package that runs without the library: its compiled JavaScript and .d.ts files, the
 // library's protocol helpers compiled into vendor/nestjs-wechat-pay-v2/ (tsc-alias rewrites the
 // `nestjs-wechat-pay-v2/protocol` specifier to that copy), package.json, README, CHANGELOG and
-// LICENSE. It fails if anything compiled reaches a module other than node's, sax or its own.
+// LICENSE. It fails if anything compiled reaches a module other than node's, sax, node-forge
+// (X.509 certificates and PKCS#12 files, which node cannot write) or its own, or if package.json
+// declares a dependency beyond those.
 const { execFileSync } = require('node:child_process');
 const { builtinModules } = require('node:module');
 const {
@@ -28,7 +30,7 @@ const out = resolve(
 // Inside the repository, so the copied sources resolve xml2js and @types/node from node_modules.
 const staging = join(root, 'dist', `.simulator-build-${process.pid}`);
 const VENDOR = 'vendor/nestjs-wechat-pay-v2';
-const ALLOWED_PACKAGES = new Set(['sax']);
+const ALLOWED_PACKAGES = new Set(['sax', 'node-forge']);
 
 function fail(message) {
   rmSync(staging, { recursive: true, force: true });
@@ -144,6 +146,20 @@ for (const file of files(out)) {
 const declared = Object.keys(pkg.dependencies ?? {});
 if (declared.some((name) => !ALLOWED_PACKAGES.has(name))) {
   problems.push(`package.json declares dependencies beyond ${[...ALLOWED_PACKAGES].join(', ')}`);
+}
+// Every package the compiled code reaches must be declared, or an install would miss it.
+const reached = new Set(
+  [...files(out)]
+    .filter((file) => file.endsWith('.js'))
+    .flatMap((file) =>
+      [...readFileSync(file, 'utf8').matchAll(/\brequire\(\s*["']([^"'.][^"']*)["']\s*\)/g)].map(
+        ([, specifier]) => specifier,
+      ),
+    )
+    .filter((specifier) => ALLOWED_PACKAGES.has(specifier)),
+);
+for (const name of reached) {
+  if (!declared.includes(name)) problems.push(`the code requires ${name} but package.json does not declare it`);
 }
 if (problems.length > 0) fail(`the package reaches outside itself:\n  ${problems.join('\n  ')}`);
 console.error(`build-simulator: package written to ${out}`);

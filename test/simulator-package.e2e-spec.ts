@@ -70,9 +70,10 @@ describe('the wechat-pay-v2-simulator package, packed and installed into an empt
     if (work) await rm(work, { recursive: true, force: true });
   });
 
-  it('installs with sax as its only dependency: no NestJS, no library, no TypeScript', async () => {
+  it('installs with sax and node-forge as its only dependencies: no NestJS, no library, no TypeScript', async () => {
     const installed = await readdir(join(consumer, 'node_modules'));
     expect(installed.filter((name) => !name.startsWith('.')).sort()).toEqual([
+      'node-forge',
       'sax',
       'wechat-pay-v2-simulator',
     ]);
@@ -84,7 +85,7 @@ describe('the wechat-pay-v2-simulator package, packed and installed into an empt
       license: 'MIT',
       types: 'index.d.ts',
       bin: { 'wechat-pay-v2-simulator': 'main.js' },
-      dependencies: { sax: expect.any(String) },
+      dependencies: { sax: expect.any(String), 'node-forge': expect.any(String) },
     });
     for (const file of ['README.md', 'CHANGELOG.md', 'LICENSE', 'index.d.ts']) {
       await expect(
@@ -110,6 +111,10 @@ describe('the wechat-pay-v2-simulator package, packed and installed into an empt
       'SIMULATOR_MAX_ORDERS',
       'SIMULATOR_COMPAT',
       'SIMULATOR_REALISM',
+      'SIMULATOR_TLS_PORT',
+      'SIMULATOR_CERT_DIR',
+      'SIMULATOR_REFUND_DELAY_MS',
+      'SIMULATOR_BILL_CREATING',
       'WECHAT_API_KEY',
     ]) {
       expect(stdout).toContain(name);
@@ -126,12 +131,19 @@ describe('the wechat-pay-v2-simulator package, packed and installed into an empt
     expect((failure as { stderr: string }).stderr).toContain('--port must be a number');
   });
 
-  it('starts with --port and environment settings and answers signed WeChat calls', async () => {
+  it('starts with --port and environment settings and answers signed WeChat calls, refunds over mutual TLS included', async () => {
     const port = await freePort();
+    const tlsPort = await freePort();
+    const certDir = join(work, 'certs');
     // The installed bin itself, so the signal reaches the simulator rather than an npx wrapper.
-    const child: ChildProcess = spawn(bin, ['--port', String(port)], {
+    const child: ChildProcess = spawn(bin, ['--port', String(port), '--cert-dir', certDir], {
       cwd: consumer,
-      env: { ...cleanEnv(), SIMULATOR_MAX_ORDERS: '25', SIMULATOR_CLOSE_ORDER_MIN_AGE_MS: '0' },
+      env: {
+        ...cleanEnv(),
+        SIMULATOR_MAX_ORDERS: '25',
+        SIMULATOR_CLOSE_ORDER_MIN_AGE_MS: '0',
+        SIMULATOR_TLS_PORT: String(tlsPort),
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
@@ -146,6 +158,13 @@ describe('the wechat-pay-v2-simulator package, packed and installed into an empt
       });
       expect(banner).toContain(`listening on http://127.0.0.1:${port}`);
       expect(banner).toContain('at most 25 orders');
+      expect(banner).toContain(
+        `HTTPS (client certificate for /secapi/*) listening on https://127.0.0.1:${tlsPort}`,
+      );
+      const p12 = join(certDir, TEST_MERCHANT.mchId, 'apiclient_cert.p12');
+      expect(banner).toContain(`certificates in ${certDir}`);
+      expect(banner).toContain(p12);
+      expect(banner).not.toContain('PRIVATE KEY');
 
       const client = new SimClient(`http://127.0.0.1:${port}`, TEST_MERCHANT, 'HMAC-SHA256');
       const unknown = await client.call('/pay/orderquery', { out_trade_no: newOrderNo() });
@@ -163,6 +182,20 @@ describe('the wechat-pay-v2-simulator package, packed and installed into an empt
       // SIMULATOR_CLOSE_ORDER_MIN_AGE_MS=0 took effect: the order closes at once.
       const closed = await client.call('/pay/closeorder', { out_trade_no: fields.out_trade_no });
       expect(closed.fields).toMatchObject({ result_code: 'SUCCESS', result_msg: 'OK' });
+      // The certificate files it printed work on its HTTPS listener: an unknown order is ORDERNOTEXIST.
+      const secure = new SimClient(`https://127.0.0.1:${tlsPort}`, TEST_MERCHANT, 'HMAC-SHA256', {
+        ca: await readFile(join(certDir, 'ca.pem')),
+        pfx: await readFile(p12),
+        passphrase: TEST_MERCHANT.mchId,
+      });
+      const refund = await secure.call('/secapi/pay/refund', {
+        out_trade_no: newOrderNo(),
+        out_refund_no: 'R1',
+        total_fee: 100,
+        refund_fee: 100,
+      });
+      expect(refund.fields).toMatchObject({ result_code: 'FAIL', err_code: 'ORDERNOTEXIST' });
+      expect(secure.verifies(refund)).toBe(true);
     } finally {
       child.kill('SIGTERM');
     }

@@ -37,13 +37,19 @@ describe('simulator: retention limits', () => {
   const query = (outTradeNo: string) =>
     client.call('/pay/orderquery', { out_trade_no: outTradeNo });
 
-  it('keeps a week of paid orders and a day of closed ones, at most 50,000, unless told otherwise', () => {
+  it('keeps a week of paid orders and a day of closed ones, at most 50,000, and 200,000 bill rows, unless told otherwise', () => {
     expect(RETENTION_DEFAULTS).toEqual({
       closedOrderMs: DAY,
       paidOrderMs: 7 * DAY,
       maxOrders: 50_000,
+      maxBillRows: 200_000,
     });
-    expect(sim.retention).toEqual({ closedOrderMs: HOUR, paidOrderMs: 2 * DAY, maxOrders: 50_000 });
+    expect(sim.retention).toEqual({
+      closedOrderMs: HOUR,
+      paidOrderMs: 2 * DAY,
+      maxOrders: 50_000,
+      maxBillRows: 200_000,
+    });
   });
 
   it('answers orderquery for a closed order until closedOrderMs has passed, then ORDERNOTEXIST', async () => {

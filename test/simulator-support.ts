@@ -1,4 +1,5 @@
 import { createServer, type Server } from 'node:http';
+import { Agent, request as httpsRequest } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import {
   createNonce,
@@ -19,6 +20,64 @@ export interface XmlReply {
 }
 
 /**
+ * How a client reaches the TLS listener: the CA to trust and, for /secapi, a client certificate
+ * (a PEM pair or a PKCS#12 file), or a keep-alive agent built from them.
+ */
+export interface TlsIdentity {
+  ca: string | Buffer;
+  cert?: string | Buffer;
+  key?: string | Buffer;
+  pfx?: Buffer;
+  passphrase?: string;
+  agent?: Agent;
+  /** Give up waiting for the answer after this long (the request is destroyed). */
+  timeoutMs?: number;
+}
+
+export interface RawReply {
+  status: number;
+  contentType: string;
+  body: Buffer;
+  /** True when the request went over a socket an earlier request had used (keep-alive). */
+  reusedSocket: boolean;
+}
+
+/** One HTTPS request with real TLS (node:https), verifying the server against `tls.ca`. */
+export function httpsCall(
+  url: string,
+  body: string,
+  tls: TlsIdentity,
+  method = 'POST',
+): Promise<RawReply> {
+  return new Promise((resolve, reject) => {
+    const { timeoutMs, agent, ...identity } = tls;
+    const req = httpsRequest(url, {
+      method,
+      headers: { 'Content-Type': 'text/xml', 'Content-Length': Buffer.byteLength(body) },
+      ...(agent ? { agent } : { ...identity, agent: false }),
+    });
+    if (timeoutMs !== undefined) {
+      req.setTimeout(timeoutMs, () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
+    }
+    req.on('error', reject);
+    req.on('response', (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('error', reject);
+      res.on('end', () =>
+        resolve({
+          status: res.statusCode ?? 0,
+          contentType: String(res.headers['content-type'] ?? ''),
+          body: Buffer.concat(chunks),
+          reusedSocket: req.reusedSocket,
+        }),
+      );
+    });
+    req.end(body);
+  });
+}
+
+/**
  * A deliberately small signed-XML client for the simulator e2e specs, built only on the core
  * signer and codec, so the simulator is tested independently of the library's gateway.
  */
@@ -27,6 +86,8 @@ export class SimClient {
     readonly baseUrl: string,
     readonly merchant: SimulatorMerchant,
     readonly signType: SignType = 'MD5',
+    /** Set for a client of the TLS listener (baseUrl https://...). */
+    readonly tls?: TlsIdentity,
   ) {}
 
   /** Adds appid, mch_id, nonce_str and (for HMAC) sign_type, signs and posts. */
@@ -46,6 +107,11 @@ export class SimClient {
   }
 
   async post(path: string, body: string, method = 'POST'): Promise<XmlReply> {
+    if (this.tls) {
+      const res = await httpsCall(`${this.baseUrl}${path}`, body, this.tls, method);
+      const text = res.body.toString('utf8');
+      return { status: res.status, text, fields: await parseXml(text) };
+    }
     const res = await fetch(`${this.baseUrl}${path}`, {
       method,
       headers: { 'Content-Type': 'text/xml' },

@@ -1,8 +1,9 @@
 import { CLI_SETTINGS, CliUsageError, parseCli, usage } from './cli';
+import { TEST_MERCHANT } from './merchants';
 
 describe('the simulator command line', () => {
   it('starts on port 3100 with the defaults when given nothing', () => {
-    expect(parseCli([], {})).toEqual({ command: 'start', options: { port: 3100 } });
+    expect(parseCli([], {})).toEqual({ command: 'start', options: { port: 3100, tlsPort: 3101 } });
   });
 
   it('reads every setting from its environment variable', () => {
@@ -20,6 +21,15 @@ describe('the simulator command line', () => {
       SIMULATOR_COMPAT: 'plain',
       SIMULATOR_REALISM: 'capturedTexts=on, newlines=off',
       SIMULATOR_FAULTS: '{"dropNotificationRate":0.3}',
+      SIMULATOR_TLS_PORT: '3201',
+      SIMULATOR_CERT_DIR: '/tmp/simulator-certs',
+      SIMULATOR_TLS_HOSTS: 'simulator, 10.0.0.5',
+      SIMULATOR_REFUND_DELAY_MS: '100',
+      SIMULATOR_REFUND_MIN_INTERVAL_MS: '60000',
+      SIMULATOR_REFUND_NOTIFY_URL: 'http://127.0.0.1:3000/wechat-pay/refund-notify',
+      SIMULATOR_FEE_RATE_PERCENT: '0.38',
+      SIMULATOR_BILL_CREATING: 'off',
+      SIMULATOR_MAX_BILL_ROWS: '5000',
     };
     expect(parseCli([], env)).toEqual({
       command: 'start',
@@ -31,10 +41,28 @@ describe('the simulator command line', () => {
         defaultOrderExpiryMs: 7_200_000,
         notifyReplyTimeoutMs: 1000,
         maxBodyBytes: 32_768,
-        retention: { closedOrderMs: 3_600_000, paidOrderMs: Infinity, maxOrders: 1000 },
+        retention: {
+          closedOrderMs: 3_600_000,
+          paidOrderMs: Infinity,
+          maxOrders: 1000,
+          maxBillRows: 5000,
+        },
         compat: 'plain',
         realism: { capturedTexts: true, newlines: false },
         faults: { dropNotificationRate: 0.3 },
+        tlsPort: 3201,
+        certDir: '/tmp/simulator-certs',
+        tlsHosts: ['simulator', '10.0.0.5'],
+        refundDelayMs: 100,
+        refundMinIntervalMs: 60_000,
+        feeRatePercent: 0.38,
+        billCreating: false,
+        merchants: [
+          {
+            ...TEST_MERCHANT,
+            refundNotifyUrl: 'http://127.0.0.1:3000/wechat-pay/refund-notify',
+          },
+        ],
       },
     });
   });
@@ -46,7 +74,7 @@ describe('the simulator command line', () => {
     });
     expect(cli).toEqual({
       command: 'start',
-      options: { port: 3300, retention: { maxOrders: 20 } },
+      options: { port: 3300, tlsPort: 3101, retention: { maxOrders: 20 } },
     });
   });
 
@@ -71,6 +99,8 @@ describe('the simulator command line', () => {
     [['--max-orders', ''], {}, '--max-orders must be a number or Infinity'],
     [['--realism', 'newlines'], {}, '--realism takes item=on|off pairs, got "newlines"'],
     [['--faults', '{oops'], {}, '--faults must be a JSON object'],
+    [['--bill-creating', 'maybe'], {}, '--bill-creating must be on or off'],
+    [[], { SIMULATOR_TLS_PORT: 'https' }, 'SIMULATOR_TLS_PORT must be a number'],
     [['--prot', '1'], {}, "Unknown option '--prot'"],
     [['3100'], {}, 'Unexpected argument'],
   ])('refuses %j %j: %s', (argv, env, message) => {

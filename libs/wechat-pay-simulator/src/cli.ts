@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { merchantFromEnv } from './merchants';
 import { COMPAT_LEVELS, REALISM_ITEMS, type SimulatorRealism } from './realism';
 import type { SimulatorOptions } from './simulator';
 
@@ -13,7 +14,7 @@ export class CliUsageError extends Error {
 interface Setting {
   flag: string;
   env: string;
-  kind: 'number' | 'limit' | 'text';
+  kind: 'number' | 'limit' | 'text' | 'switch';
   help: string;
 }
 
@@ -97,7 +98,64 @@ export const CLI_SETTINGS = {
     kind: 'text',
     help: 'faults active from the start, as the JSON of POST /__simulator/faults, e.g. {"dropNotificationRate":0.3}',
   },
+  tlsPort: {
+    flag: 'tls-port',
+    env: 'SIMULATOR_TLS_PORT',
+    kind: 'number',
+    help: 'port of the HTTPS listener (client certificates, /secapi/*) (default 3101; 0 picks a free one)',
+  },
+  certDir: {
+    flag: 'cert-dir',
+    env: 'SIMULATOR_CERT_DIR',
+    kind: 'text',
+    help: 'folder of the CA (ca.pem, ca.key) and of <mch_id>/apiclient_cert.p12 and friends; reused when present (default: a folder under the temp dir, printed at start)',
+  },
+  tlsHosts: {
+    flag: 'tls-hosts',
+    env: 'SIMULATOR_TLS_HOSTS',
+    kind: 'text',
+    help: 'more host names or IPs for the HTTPS certificate besides localhost, 127.0.0.1 and ::1, comma-separated',
+  },
+  refundDelayMs: {
+    flag: 'refund-delay-ms',
+    env: 'SIMULATOR_REFUND_DELAY_MS',
+    kind: 'number',
+    help: 'milliseconds from a refund being accepted to SUCCESS, times the time scale (default 5000)',
+  },
+  refundMinIntervalMs: {
+    flag: 'refund-min-interval-ms',
+    env: 'SIMULATOR_REFUND_MIN_INTERVAL_MS',
+    kind: 'number',
+    help: 'a new refund of an order sooner than this after its previous one answers FREQUENCY_LIMITED (default 0: off)',
+  },
+  refundNotifyUrl: {
+    flag: 'refund-notify-url',
+    env: 'SIMULATOR_REFUND_NOTIFY_URL',
+    kind: 'text',
+    help: "the merchant's refund notification URL, for refunds requested without notify_url (default none)",
+  },
+  feeRatePercent: {
+    flag: 'fee-rate-percent',
+    env: 'SIMULATOR_FEE_RATE_PERCENT',
+    kind: 'number',
+    help: 'service fee rate in bills, in percent with at most two decimals (default 0.6)',
+  },
+  billCreating: {
+    flag: 'bill-creating',
+    env: 'SIMULATOR_BILL_CREATING',
+    kind: 'switch',
+    help: "on (default): a day's bill answers Bill Creating until 09:00 Beijing time the next day; off: at once",
+  },
+  maxBillRows: {
+    flag: 'max-bill-rows',
+    env: 'SIMULATOR_MAX_BILL_ROWS',
+    kind: 'limit',
+    help: 'bill rows kept at most, oldest days forgotten first (default 200000; Infinity: no limit)',
+  },
 } as const satisfies Record<string, Setting>;
+
+/** The HTTPS listener's port when none is given: the one after the default HTTP port. */
+export const DEFAULT_TLS_PORT = 3101;
 
 type SettingName = keyof typeof CLI_SETTINGS;
 
@@ -115,8 +173,9 @@ export function usage(): string {
   return [
     'Usage: wechat-pay-v2-simulator [options]',
     '',
-    'A local WeChat Pay API v2 simulator: unifiedorder, orderquery, closeorder, jscode2session,',
-    'signed payment notifications with the real retry schedule, faults, and controls under',
+    'A local WeChat Pay API v2 simulator: unifiedorder, orderquery, closeorder, refund (over HTTPS',
+    'with a client certificate), refundquery, downloadbill, jscode2session, signed payment and',
+    'encrypted refund notifications with the real retry schedule, faults, and controls under',
     '/__simulator/. Every option can also be set through the environment variable in brackets;',
     'a flag wins over its variable.',
     '',
@@ -196,7 +255,10 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliCo
     return found && numberOf(found[0], found[1], CLI_SETTINGS[name].kind === 'limit');
   };
 
-  const start: SimulatorOptions = { port: num('port') ?? 3100 };
+  const start: SimulatorOptions = {
+    port: num('port') ?? 3100,
+    tlsPort: num('tlsPort') ?? DEFAULT_TLS_PORT,
+  };
   const host = raw('host');
   if (host) start.host = host[1];
   for (const name of [
@@ -205,12 +267,34 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliCo
     'defaultOrderExpiryMs',
     'notifyReplyTimeoutMs',
     'maxBodyBytes',
+    'refundDelayMs',
+    'refundMinIntervalMs',
+    'feeRatePercent',
   ] as const) {
     const value = num(name);
     if (value !== undefined) start[name] = value;
   }
+  const certDir = raw('certDir');
+  if (certDir) start.certDir = certDir[1];
+  const tlsHosts = raw('tlsHosts');
+  if (tlsHosts) {
+    start.tlsHosts = tlsHosts[1]
+      .split(',')
+      .map((h) => h.trim())
+      .filter((h) => h !== '');
+  }
+  const billCreating = raw('billCreating');
+  if (billCreating) {
+    const match = /^(on|off|true|false)$/.exec(billCreating[1].trim());
+    if (!match) throw new CliUsageError(`${billCreating[0]} must be on or off`);
+    start.billCreating = match[1] === 'on' || match[1] === 'true';
+  }
+  const refundNotifyUrl = raw('refundNotifyUrl');
+  if (refundNotifyUrl) {
+    start.merchants = [{ ...merchantFromEnv(env), refundNotifyUrl: refundNotifyUrl[1] }];
+  }
   const retention: NonNullable<SimulatorOptions['retention']> = {};
-  for (const name of ['closedOrderMs', 'paidOrderMs', 'maxOrders'] as const) {
+  for (const name of ['closedOrderMs', 'paidOrderMs', 'maxOrders', 'maxBillRows'] as const) {
     const value = num(name);
     if (value !== undefined) retention[name] = value;
   }

@@ -73,6 +73,34 @@ export function handleControl(
       if (method !== 'GET') return error(405, 'use GET');
       return ok(controls.notifications(url.searchParams.get('outTradeNo') ?? undefined));
     }
+    if (route === 'refunds') {
+      if (method !== 'GET') return error(405, 'use GET');
+      return ok(controls.refunds(url.searchParams.get('outTradeNo') ?? undefined));
+    }
+    const finish = /^refunds\/([^/]+)\/finish$/.exec(route);
+    if (finish) {
+      if (method !== 'POST') return error(405, 'use POST');
+      const { status } = parseJson(body);
+      return ok(
+        controls.finishRefund(
+          decodeURIComponent(finish[1]),
+          (status ?? 'SUCCESS') as Parameters<SimulatorControls['finishRefund']>[1],
+        ),
+      );
+    }
+    if (route.startsWith('refunds/')) {
+      if (method !== 'GET') return error(405, 'use GET');
+      const refund = controls.refund(decodeURIComponent(route.slice('refunds/'.length)));
+      return refund ? ok(refund) : error(404, 'no refund with this refund_id or out_refund_no');
+    }
+    if (route === 'refund-notifications') {
+      if (method !== 'GET') return error(405, 'use GET');
+      return ok(controls.refundNotifications(url.searchParams.get('outRefundNo') ?? undefined));
+    }
+    if (route === 'bills') {
+      if (method !== 'GET') return error(405, 'use GET');
+      return ok(controls.bills());
+    }
     if (route === 'stats') {
       if (method !== 'GET') return error(405, 'use GET');
       return ok(controls.stats());
@@ -80,7 +108,11 @@ export function handleControl(
     if (route === 'clock') {
       if (method === 'GET') return ok({ now: controls.now().toISOString() });
       if (method !== 'POST') return error(405, 'use GET or POST');
-      const { advanceMs } = parseJson(body);
+      const { advanceMs, to } = parseJson(body);
+      if (to !== undefined) {
+        if (typeof to !== 'string') return error(400, 'to must be a Beijing time yyyyMMddHHmmss');
+        return ok({ now: controls.advanceClockTo(to).toISOString() });
+      }
       if (typeof advanceMs !== 'number') return error(400, 'advanceMs must be a number');
       return ok({ now: controls.advanceClock(advanceMs).toISOString() });
     }

@@ -3,19 +3,32 @@ import {
   sign,
   signaturesEqual,
   formatBeijingTime,
+  parseBeijingTime,
 } from 'nestjs-wechat-pay-v2/protocol';
+import {
+  BILL_TYPES,
+  beijingDayStart,
+  renderBill,
+  type BillDay,
+  type BillLedger,
+  type BillType,
+} from './bills';
 import type { SimulatorClock } from './clock';
 import type { FaultInjector, SimulatorFaults } from './faults';
 import { deriveOpenid, newCouponId, newTransactionId, newUserId } from './ids';
 import type { MerchantRegistry } from './merchants';
-import type { NotificationAttempt, Notifier } from './notifier';
+import type { NotificationAttempt, Notifier, RefundNotificationAttempt } from './notifier';
 import type { SimulatorRealism } from './realism';
+import type { FinalRefundStatus, RefundDesk } from './refunds';
 import {
   orderView,
+  refundView,
   type CouponUse,
   type PrepayRecord,
   type SimulatedOrder,
   type SimulatedOrderView,
+  type SimulatedRefund,
+  type SimulatedRefundView,
   type SimulatorStore,
 } from './store';
 
@@ -124,7 +137,24 @@ export interface SimulatorStats {
   prepayIds: number;
   loginCodes: number;
   notificationSends: number;
+  /** Refunds held (they are forgotten with their order). */
+  refunds: number;
+  refundNotificationSends: number;
+  /** Bill rows held, over every day and merchant. */
+  billRows: number;
 }
+
+/** Which bill the bill control renders. */
+export interface BillQuery {
+  /** Beijing calendar date, yyyyMMdd. */
+  date: string;
+  /** Default: the first merchant's. */
+  mchId?: string;
+  /** Default ALL. */
+  billType?: BillType;
+}
+
+const FINAL_STATUSES: readonly FinalRefundStatus[] = ['SUCCESS', 'CHANGE', 'REFUNDCLOSE'];
 
 const PAY_PARAM_NAMES = ['timeStamp', 'nonceStr', 'package', 'signType', 'paySign'] as const;
 
@@ -156,6 +186,9 @@ export class SimulatorControls {
     private readonly faultInjector: FaultInjector,
     private readonly notifier: Notifier,
     private readonly realism: Readonly<SimulatorRealism>,
+    private readonly desk: RefundDesk,
+    private readonly ledger: BillLedger,
+    private readonly feeRateBasisPoints: number,
   ) {}
 
   /** A coupon from a control call, checked, or undefined when none was given. */
@@ -339,6 +372,7 @@ export class SimulatorControls {
     if (coupon) order.coupon = coupon;
     order.cashFee = order.totalFee - (coupon?.fee ?? 0);
     this.store.recordTransaction(order, newTransactionId(now));
+    this.ledger.recordPayment(order);
     this.notifier.start(order);
     return { errMsg: 'requestPayment:ok' };
   }
@@ -388,12 +422,117 @@ export class SimulatorControls {
       throw new SimulatorControlError((err as Error).message);
     }
     this.store.sweep();
+    this.ledger.prune();
     return new Date(now);
+  }
+
+  /**
+   * Moves the simulator clock forward to a moment: a Date, or Beijing `yyyyMMddHHmmss` (e.g.
+   * `20240502090000` for the morning the bill of 1 May is ready). A moment in the past is refused.
+   */
+  advanceClockTo(moment: Date | string): Date {
+    const target = typeof moment === 'string' ? parseBeijingTime(moment) : moment;
+    if (!(target instanceof Date) || Number.isNaN(target.getTime())) {
+      throw new SimulatorControlError('to must be a Beijing time yyyyMMddHHmmss or a Date');
+    }
+    const ms = target.getTime() - this.clock.now();
+    if (ms < 0) throw new SimulatorControlError('the simulator clock never moves back');
+    return this.advanceClock(ms);
   }
 
   /** What the simulator holds in memory, and how many orders it has forgotten (retention limits). */
   stats(): SimulatorStats {
-    return { ...this.store.stats(), notificationSends: this.notifier.records().length };
+    const { refunds, ...held } = this.store.stats();
+    return {
+      ...held,
+      notificationSends: this.notifier.records().length,
+      refunds,
+      refundNotificationSends: this.notifier.refundRecords().length,
+      billRows: this.ledger.size(),
+    };
+  }
+
+  /** Every refund held, oldest first; optionally only those of one order (out_trade_no). */
+  refunds(outTradeNo?: string): SimulatedRefundView[] {
+    const all = this.store.listRefunds();
+    const chosen =
+      outTradeNo === undefined ? all : all.filter((r) => r.order.outTradeNo === outTradeNo);
+    return chosen.map(refundView);
+  }
+
+  private findRefund(ref: string): SimulatedRefund | undefined {
+    const refunds = this.store.listRefunds();
+    return refunds.find((r) => r.refundId === ref) ?? refunds.find((r) => r.outRefundNo === ref);
+  }
+
+  /** The refund with this refund_id or out_refund_no (the first merchant's if several used it). */
+  refund(ref: string): SimulatedRefundView | undefined {
+    const found = this.findRefund(ref);
+    return found && refundView(found);
+  }
+
+  /**
+   * Ends a refund that is still PROCESSING now: SUCCESS (default), CHANGE (the payer's account
+   * cannot take it; the merchant must handle it by hand) or REFUNDCLOSE. Its notification starts.
+   */
+  finishRefund(ref: string, status: FinalRefundStatus = 'SUCCESS'): SimulatedRefundView {
+    if (!FINAL_STATUSES.includes(status)) {
+      throw new SimulatorControlError(`status must be one of ${FINAL_STATUSES.join(', ')}`);
+    }
+    const found = typeof ref === 'string' ? this.findRefund(ref) : undefined;
+    if (!found) throw new SimulatorControlError('no refund with this refund_id or out_refund_no');
+    if (!this.desk.finish(found, status)) {
+      throw new SimulatorControlError(`the refund is already ${found.status}`);
+    }
+    return refundView(found);
+  }
+
+  /** Every refund notification send so far, oldest first; optionally only one refund's. */
+  refundNotifications(outRefundNo?: string): RefundNotificationAttempt[] {
+    const all = this.notifier.refundRecords();
+    return outRefundNo === undefined ? all : all.filter((a) => a.outRefundNo === outRefundNo);
+  }
+
+  /** Resolves with the refund notification sends once `predicate` accepts them; rejects after `timeoutMs`. */
+  waitForRefundNotifications(
+    predicate: (attempts: RefundNotificationAttempt[]) => boolean,
+    timeoutMs = 5000,
+  ): Promise<RefundNotificationAttempt[]> {
+    return waitFor(() => {
+      const attempts = this.refundNotifications();
+      return predicate(attempts) ? attempts : undefined;
+    }, timeoutMs).catch(() => {
+      throw new Error(
+        `refund notifications did not reach the expected state within ${timeoutMs} ms; seen: ${JSON.stringify(
+          this.refundNotifications().map(
+            (a) => `${a.outRefundNo}#${a.attempt}.${a.copy}:${a.outcome}`,
+          ),
+        )}`,
+      );
+    });
+  }
+
+  /** The days that have bill rows, newest first, with their counts and totals (fen). */
+  bills(): BillDay[] {
+    return this.ledger.list(this.feeRateBasisPoints);
+  }
+
+  /**
+   * A day's bill text as downloadbill serves it once it is ready, whether or not it is ready yet
+   * (a day that is not over can still change); undefined when the day has no rows.
+   */
+  bill(query: BillQuery): string | undefined {
+    const { date, mchId = this.merchants.primary.mchId, billType = 'ALL' } = query;
+    if (typeof date !== 'string' || beijingDayStart(date) === undefined) {
+      throw new SimulatorControlError('date must be a Beijing calendar date yyyyMMdd');
+    }
+    if (!(BILL_TYPES as readonly string[]).includes(billType)) {
+      throw new SimulatorControlError(`billType must be one of ${BILL_TYPES.join(', ')}`);
+    }
+    const rows = this.ledger.rows(mchId, date);
+    return rows && rows.length > 0
+      ? renderBill(rows, billType, this.feeRateBasisPoints)
+      : undefined;
   }
 
   now(): Date {

@@ -33,6 +33,27 @@ describe('FaultInjector', () => {
     expect(faults.slowResponseMs('/pay/unifiedorder')).toBe(0);
   });
 
+  it('hands out scripted refund outcomes in order, then SUCCESS', () => {
+    const faults = new FaultInjector();
+    faults.set({ refundOutcomes: ['CHANGE', 'REFUNDCLOSE'] });
+    expect([
+      faults.takeRefundOutcome(),
+      faults.takeRefundOutcome(),
+      faults.takeRefundOutcome(),
+    ]).toEqual(['CHANGE', 'REFUNDCLOSE', 'SUCCESS']);
+    expect(() => faults.set({ refundOutcomes: ['FAILED'] })).toThrow(
+      'refundOutcomes must be a list of SUCCESS, CHANGE, REFUNDCLOSE, PROCESSING',
+    );
+  });
+
+  it('keeps refund notification faults apart from payment notification faults', () => {
+    const faults = new FaultInjector(() => 0.99);
+    faults.set({ dropRefundNotifications: 1 });
+    expect(faults.takeNotificationDrop()).toBe(false);
+    expect(faults.takeRefundNotificationDrop()).toBe(true);
+    expect(faults.takeRefundNotificationDrop()).toBe(false);
+  });
+
   it('merges updates and resets to no faults', () => {
     const faults = new FaultInjector();
     faults.set({ notificationCopies: 3 });

@@ -3,6 +3,9 @@ export const WECHAT_PATHS = [
   '/pay/unifiedorder',
   '/pay/orderquery',
   '/pay/closeorder',
+  '/secapi/pay/refund',
+  '/pay/refundquery',
+  '/pay/downloadbill',
   '/sns/jscode2session',
 ] as const;
 export type WechatPath = (typeof WECHAT_PATHS)[number];
@@ -34,6 +37,21 @@ export const SCRIPTABLE_ERRORS = {
     ORDERNOTEXIST: '订单不存在',
     SYSTEMERROR: '系统错误，请稍后重试',
   },
+  '/secapi/pay/refund': {
+    SYSTEMERROR: 'System Error',
+    BIZERR_NEED_RETRY: '退款业务流程错误，需要商户触发重试来解决',
+    NOTENOUGH: '基本账户余额不足，请充值后重新发起',
+    TRADE_OVERDUE: '订单已经超过退款期限',
+    USER_ACCOUNT_ABNORMAL: '退款请求失败，用户帐号注销',
+    INVALID_REQ_TOO_MUCH: '无效请求过多，请稍后再试',
+    FREQUENCY_LIMITED: '频率限制，请降低频率后重试',
+    NOAUTH: '商户无此接口权限',
+    ORDER_NOT_READY: '订单处理中，暂时无法退款，请稍后再试',
+  },
+  '/pay/refundquery': {
+    SYSTEMERROR: 'System Error',
+    REFUNDNOTEXIST: 'not exist',
+  },
 } as const satisfies Record<string, Record<string, string>>;
 
 export type ScriptablePath = keyof typeof SCRIPTABLE_ERRORS;
@@ -43,6 +61,10 @@ export interface ScriptedBusinessError {
   path: ScriptablePath;
   errCode: string;
 }
+
+/** What a refund ends in, in place of SUCCESS after the delay; PROCESSING keeps it there. */
+export const REFUND_OUTCOMES = ['SUCCESS', 'CHANGE', 'REFUNDCLOSE', 'PROCESSING'] as const;
+export type RefundOutcomeFault = (typeof REFUND_OUTCOMES)[number];
 
 /** Faults a test can switch on. Counters ("next N") count down as they fire; the rest stay until reset. */
 export interface SimulatorFaults {
@@ -71,6 +93,24 @@ export interface SimulatorFaults {
    * signature checks): e.g. `[{ path: '/pay/closeorder', errCode: 'TRADE_STATE_ERROR' }]`.
    */
   businessErrors: ScriptedBusinessError[];
+  /** Drop the next N refund notification sends; each dropped send is retried on schedule. */
+  dropRefundNotifications: number;
+  /** Drop this fraction (0 to 1) of refund notification sends. */
+  dropRefundNotificationRate: number;
+  /** Wait this many real milliseconds before each refund notification send. */
+  refundNotificationDelayMs: number;
+  /** Send this many concurrent copies of each refund notification send. */
+  refundNotificationCopies: number;
+  /**
+   * The final status of the next accepted refunds, one entry each, in order: `CHANGE` or
+   * `REFUNDCLOSE` instead of SUCCESS after the delay, `PROCESSING` to stay in progress until a
+   * control finishes it.
+   */
+  refundOutcomes: RefundOutcomeFault[];
+  /** Accept the next N refunds and never answer (the client times out; the refund exists). */
+  refundNoAnswerNext: number;
+  /** Accept the next N refunds but answer SYSTEMERROR (the refund exists; retry with the same number). */
+  refundAcceptedSystemErrorNext: number;
 }
 
 export const NO_FAULTS: Readonly<SimulatorFaults> = Object.freeze({
@@ -85,6 +125,13 @@ export const NO_FAULTS: Readonly<SimulatorFaults> = Object.freeze({
   slowPaths: [],
   corruptSignatureNext: 0,
   businessErrors: [],
+  dropRefundNotifications: 0,
+  dropRefundNotificationRate: 0,
+  refundNotificationDelayMs: 0,
+  refundNotificationCopies: 1,
+  refundOutcomes: [],
+  refundNoAnswerNext: 0,
+  refundAcceptedSystemErrorNext: 0,
 });
 
 const MAX_DELAY_MS = 10 * 60 * 1000;
@@ -109,6 +156,10 @@ const scripted: Check = (v) =>
     const codes = (SCRIPTABLE_ERRORS as Record<string, Record<string, string>>)[path];
     return codes !== undefined && Object.hasOwn(codes, errCode);
   });
+const outcomes: Check = (v) =>
+  Array.isArray(v) &&
+  v.length <= 1000 &&
+  v.every((entry) => (REFUND_OUTCOMES as readonly unknown[]).includes(entry));
 const scriptedExpected = `a list of { path, errCode } with ${Object.entries(SCRIPTABLE_ERRORS)
   .map(([path, codes]) => `${path}: ${Object.keys(codes).join('/')}`)
   .join('; ')}`;
@@ -125,6 +176,13 @@ const RULES: Record<keyof SimulatorFaults, { check: Check; expected: string }> =
   slowPaths: { check: paths, expected: `a list of ${WECHAT_PATHS.join(', ')}` },
   corruptSignatureNext: { check: count, expected: 'a non-negative integer' },
   businessErrors: { check: scripted, expected: scriptedExpected },
+  dropRefundNotifications: { check: count, expected: 'a non-negative integer' },
+  dropRefundNotificationRate: { check: rate, expected: 'a number from 0 to 1' },
+  refundNotificationDelayMs: { check: delay, expected: `an integer from 0 to ${MAX_DELAY_MS}` },
+  refundNotificationCopies: { check: copies, expected: 'an integer from 1 to 20' },
+  refundOutcomes: { check: outcomes, expected: `a list of ${REFUND_OUTCOMES.join(', ')}` },
+  refundNoAnswerNext: { check: count, expected: 'a non-negative integer' },
+  refundAcceptedSystemErrorNext: { check: count, expected: 'a non-negative integer' },
 };
 
 /** Checks a fault update from a test or the control endpoint; the error names each bad field. */
@@ -153,7 +211,13 @@ export class FaultInjector {
   constructor(private readonly random: () => number = Math.random) {}
 
   private static fresh(): SimulatorFaults {
-    return { ...NO_FAULTS, systemErrorPaths: [], slowPaths: [], businessErrors: [] };
+    return {
+      ...NO_FAULTS,
+      systemErrorPaths: [],
+      slowPaths: [],
+      businessErrors: [],
+      refundOutcomes: [],
+    };
   }
 
   current(): SimulatorFaults {
@@ -162,6 +226,7 @@ export class FaultInjector {
       systemErrorPaths: [...this.faults.systemErrorPaths],
       slowPaths: [...this.faults.slowPaths],
       businessErrors: this.faults.businessErrors.map((entry) => ({ ...entry })),
+      refundOutcomes: [...this.faults.refundOutcomes],
     };
   }
 
@@ -175,6 +240,7 @@ export class FaultInjector {
         errCode,
       }));
     }
+    if (valid.refundOutcomes) this.faults.refundOutcomes = [...valid.refundOutcomes];
     return this.current();
   }
 
@@ -184,7 +250,13 @@ export class FaultInjector {
   }
 
   private fires(
-    counter: 'dropNotifications' | 'systemErrorNext' | 'corruptSignatureNext',
+    counter:
+      | 'dropNotifications'
+      | 'systemErrorNext'
+      | 'corruptSignatureNext'
+      | 'dropRefundNotifications'
+      | 'refundNoAnswerNext'
+      | 'refundAcceptedSystemErrorNext',
     fraction: number,
   ): boolean {
     if (this.faults[counter] > 0) {
@@ -208,6 +280,31 @@ export class FaultInjector {
 
   notificationCopies(): number {
     return this.faults.notificationCopies;
+  }
+
+  takeRefundNotificationDrop(): boolean {
+    return this.fires('dropRefundNotifications', this.faults.dropRefundNotificationRate);
+  }
+
+  refundNotificationDelayMs(): number {
+    return this.faults.refundNotificationDelayMs;
+  }
+
+  refundNotificationCopies(): number {
+    return this.faults.refundNotificationCopies;
+  }
+
+  /** The scripted end of the next accepted refund, or SUCCESS. */
+  takeRefundOutcome(): RefundOutcomeFault {
+    return this.faults.refundOutcomes.shift() ?? 'SUCCESS';
+  }
+
+  takeRefundNoAnswer(): boolean {
+    return this.fires('refundNoAnswerNext', 0);
+  }
+
+  takeRefundAcceptedSystemError(): boolean {
+    return this.fires('refundAcceptedSystemErrorNext', 0);
   }
 
   takeSystemError(path: string): boolean {

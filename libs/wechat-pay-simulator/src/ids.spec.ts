@@ -5,6 +5,7 @@ import {
   newPrepayId,
   newRequestId,
   newSessionKey,
+  newRefundId,
   newTransactionId,
 } from './ids';
 
@@ -22,6 +23,13 @@ describe('simulator identifiers', () => {
     const id = newTransactionId(AT);
     expect(id).toMatch(/^42000\d{5}20240305\d{10}$/);
     expect(newTransactionId(AT)).not.toBe(id);
+  });
+
+  it('mints 29-digit refund ids that start with 50 and carry the Beijing date', () => {
+    const id = newRefundId(AT);
+    expect(id).toMatch(/^50\d{8}20240305\d{11}$/);
+    expect(id).toHaveLength(29);
+    expect(newRefundId(AT)).not.toBe(id);
   });
 
   it('mints 32-character login codes, 24-character session keys and dashed request ids', () => {

@@ -57,3 +57,11 @@ export function deriveOpenid(appId: string, user: string): string {
 export function newCouponId(): string {
   return randomDigits(10);
 }
+
+/**
+ * 29 digits: `50` + 8 digits + Beijing `yyyyMMdd` + 11 digits, the shape of real refund ids
+ * (`50000404922017112502468056157`, `50300604212020051600550537447` in published answers).
+ */
+export function newRefundId(at: Date): string {
+  return `50${randomDigits(8)}${formatBeijingTime(at).slice(0, 8)}${randomDigits(11)}`;
+}

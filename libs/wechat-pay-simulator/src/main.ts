@@ -2,7 +2,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CliUsageError, parseCli, usage } from './cli';
-import { startSimulator } from './simulator';
+import { SIMULATOR_DEFAULTS, startSimulator } from './simulator';
 
 /**
  * The `wechat-pay-v2-simulator` command (and `npm run simulator` in this repository). It prints
@@ -45,7 +45,14 @@ async function main(): Promise<void> {
       `  base URL for both api.mch.weixin.qq.com and api.weixin.qq.com: ${sim.baseUrl}`,
       `  dashboard (orders, notifications, faults): ${sim.baseUrl}/__simulator/`,
       `  cashier: ${sim.baseUrl}/__simulator/cashier?prepay_id=<prepay_id>&openid=<openid>`,
-      `  JSON controls under ${sim.baseUrl}/__simulator/ (login, request-payment, faults, orders, notifications, clock, stats)`,
+      `  JSON controls under ${sim.baseUrl}/__simulator/ (login, request-payment, faults, orders, notifications, refunds, refund-notifications, bills, clock, stats)`,
+      `  HTTPS (client certificate for /secapi/*) listening on ${sim.tlsBaseUrl}`,
+      `  certificates in ${sim.certDir} (CA: ${sim.caPem})`,
+      ...sim.certificates.flatMap((c) => [
+        `  mch_id ${c.mchId}: ${c.p12} (passphrase: the mch_id), ${c.certPem}, ${c.keyPem}, CA ${c.caPem}`,
+        `    legacy RC2/3DES p12 (OpenSSL 3 refuses it): ${c.legacyP12}`,
+      ]),
+      `  refunds: SUCCESS ${(cli.options.refundDelayMs ?? SIMULATOR_DEFAULTS.refundDelayMs) * (cli.options.timeScale ?? 1)} ms after acceptance; bills: fee rate ${cli.options.feeRatePercent ?? SIMULATOR_DEFAULTS.feeRatePercent}%, ${(cli.options.billCreating ?? SIMULATOR_DEFAULTS.billCreating) ? 'Bill Creating until 09:00 Beijing time the next day' : 'ready at once'}`,
       `  realism: ${Object.entries(sim.realism)
         .map(([name, on]) => `${name}=${on ? 'on' : 'off'}`)
         .join(',')}`,

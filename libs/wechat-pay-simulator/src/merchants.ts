@@ -6,6 +6,11 @@ export interface SimulatorMerchant {
   apiKey: string;
   /** The mini-program AppSecret that jscode2session checks. */
   appSecret: string;
+  /**
+   * Where refund notifications go when a refund request has no notify_url: the URL a merchant
+   * configures in the merchant platform. Without it such refunds are not notified.
+   */
+  refundNotifyUrl?: string;
 }
 
 /**
@@ -64,6 +69,15 @@ export class MerchantRegistry {
       }
       if (typeof m.appSecret !== 'string' || m.appSecret === '') {
         problems.push(`merchants[${i}].appSecret is required`);
+      }
+      if (
+        m.refundNotifyUrl !== undefined &&
+        (typeof m.refundNotifyUrl !== 'string' ||
+          !/^https?:\/\/[^\s?#]{1,248}$/.test(m.refundNotifyUrl))
+      ) {
+        problems.push(
+          `merchants[${i}].refundNotifyUrl must be an http(s) URL of at most 256 characters without a query`,
+        );
       }
       if (seenAppIds.has(m.appId)) problems.push(`merchants[${i}].appId is configured twice`);
       seenAppIds.add(m.appId);

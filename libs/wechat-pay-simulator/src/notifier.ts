@@ -5,7 +5,7 @@ import type { SimulatorClock } from './clock';
 import type { FaultInjector } from './faults';
 import { paymentAmountFields } from './pay-api';
 import type { SimulatorRealism } from './realism';
-import type { SimulatedOrder } from './store';
+import type { SimulatedOrder, SimulatedRefund } from './store';
 import type { TimerRegistry } from './timers';
 import { renderXml, type WireFields, type WireLayout } from './wire';
 
@@ -30,11 +30,8 @@ export function retryGapMs(attempt: number, timeScale: number): number | undefin
 
 export type NotificationOutcome = 'delivered' | 'failed' | 'dropped';
 
-/** One send of one notification (or one copy of it, under the copies fault). */
-export interface NotificationAttempt {
-  outTradeNo: string;
-  mchId: string;
-  transactionId: string;
+/** What every send records, for payment and refund notifications alike. */
+export interface SendRecord {
   /** 1 for the first send, up to NOTIFY_MAX_SENDS. */
   attempt: number;
   /** 1 unless the copies fault sends several concurrent copies of this attempt. */
@@ -52,6 +49,23 @@ export interface NotificationAttempt {
   nextAttemptAt?: string;
 }
 
+/** One send of one payment notification (or one copy of it, under the copies fault). */
+export interface NotificationAttempt extends SendRecord {
+  outTradeNo: string;
+  mchId: string;
+  transactionId: string;
+}
+
+/** One send of one refund notification. */
+export interface RefundNotificationAttempt extends SendRecord {
+  outRefundNo: string;
+  refundId: string;
+  outTradeNo: string;
+  mchId: string;
+  /** The status the notification reports: SUCCESS, REFUNDCLOSE or CHANGE. */
+  refundStatus: string;
+}
+
 const REPLY_EXCERPT_CHARS = 512;
 const MAX_REPLY_BYTES = 64 * 1024;
 
@@ -65,9 +79,24 @@ export interface NotifierSettings {
 /** `total_fee` stays a bare integer in captured notifications even where the others are CDATA. */
 const BARE_IN_NOTIFICATIONS: ReadonlySet<string> = new Set(['total_fee']);
 
-interface AttemptEntry {
+interface AttemptEntry<R> {
   readonly order: SimulatedOrder;
-  readonly record: NotificationAttempt;
+  readonly record: R;
+}
+
+type Identity<R extends SendRecord> = Omit<R, keyof SendRecord>;
+
+/** One notification to deliver, whichever kind: where, what, which faults, and what to record. */
+interface Delivery<R extends SendRecord> {
+  readonly order: SimulatedOrder;
+  readonly url: string;
+  readonly identity: Identity<R>;
+  body(): string;
+  drop(): boolean;
+  delayMs(): number;
+  copies(): number;
+  settle(status: 'delivered' | 'abandoned'): void;
+  readonly log: Array<AttemptEntry<R>>;
 }
 
 interface SendResult {
@@ -76,10 +105,14 @@ interface SendResult {
   error?: string;
 }
 
-/** Delivers payment notifications to each order's notify_url and retries them on the §6.4 schedule. */
+/**
+ * Delivers payment notifications to each order's notify_url, and refund notifications to each
+ * refund's, and retries both on the §6.4 schedule.
+ */
 export class Notifier {
   /** Every send, oldest first; entries of orders the store has forgotten are dropped on read. */
-  private attempts: AttemptEntry[] = [];
+  private attempts: Array<AttemptEntry<NotificationAttempt>> = [];
+  private refundAttempts: Array<AttemptEntry<RefundNotificationAttempt>> = [];
   private readonly inFlight = new Set<ClientRequest>();
   private readonly layout: WireLayout;
   private stopped = false;
@@ -100,7 +133,52 @@ export class Notifier {
   /** Starts delivering the notification of an order that has just been paid. */
   start(order: SimulatedOrder): void {
     order.notification = 'pending';
-    this.timers.after(0, () => void this.attempt(order, 1));
+    const delivery: Delivery<NotificationAttempt> = {
+      order,
+      url: order.notifyUrl,
+      identity: {
+        outTradeNo: order.outTradeNo,
+        mchId: order.mchId,
+        transactionId: order.transactionId ?? '',
+      },
+      body: () => this.buildBody(order),
+      drop: () => this.faults.takeNotificationDrop(),
+      delayMs: () => this.faults.notificationDelayMs(),
+      copies: () => this.faults.notificationCopies(),
+      settle: (status) => {
+        order.notification = status;
+      },
+      log: this.attempts,
+    };
+    this.timers.after(0, () => void this.attempt(delivery, 1));
+  }
+
+  /**
+   * Starts delivering a refund notification whose body is fixed (every send is the same bytes),
+   * to the refund's notify_url.
+   */
+  startRefund(refund: SimulatedRefund, body: string): void {
+    refund.notification = 'pending';
+    const delivery: Delivery<RefundNotificationAttempt> = {
+      order: refund.order,
+      url: refund.notifyUrl,
+      identity: {
+        outRefundNo: refund.outRefundNo,
+        refundId: refund.refundId,
+        outTradeNo: refund.order.outTradeNo,
+        mchId: refund.order.mchId,
+        refundStatus: refund.status,
+      },
+      body: () => body,
+      drop: () => this.faults.takeRefundNotificationDrop(),
+      delayMs: () => this.faults.refundNotificationDelayMs(),
+      copies: () => this.faults.refundNotificationCopies(),
+      settle: (status) => {
+        refund.notification = status;
+      },
+      log: this.refundAttempts,
+    };
+    this.timers.after(0, () => void this.attempt(delivery, 1));
   }
 
   records(): NotificationAttempt[] {
@@ -108,6 +186,13 @@ export class Notifier {
       this.attempts = this.attempts.filter((entry) => entry.order.retained);
     }
     return this.attempts.map((entry) => ({ ...entry.record }));
+  }
+
+  refundRecords(): RefundNotificationAttempt[] {
+    if (this.refundAttempts.some((entry) => !entry.order.retained)) {
+      this.refundAttempts = this.refundAttempts.filter((entry) => entry.order.retained);
+    }
+    return this.refundAttempts.map((entry) => ({ ...entry.record }));
   }
 
   stop(): void {
@@ -149,55 +234,55 @@ export class Notifier {
     return renderXml(ordered, this.layout);
   }
 
-  private async attempt(order: SimulatedOrder, attempt: number): Promise<void> {
+  private async attempt<R extends SendRecord>(
+    delivery: Delivery<R>,
+    attempt: number,
+  ): Promise<void> {
+    const { order } = delivery;
     // The store forgot the order (its count limit): nothing is left to deliver.
     if (!order.retained) return;
     const startedAt = Date.now();
-    const base = {
-      outTradeNo: order.outTradeNo,
-      mchId: order.mchId,
-      transactionId: order.transactionId ?? '',
-      attempt,
-    };
-    let records: NotificationAttempt[];
-    if (this.faults.takeNotificationDrop()) {
-      records = [{ ...base, copy: 1, sentAt: this.clock.date().toISOString(), outcome: 'dropped' }];
+    let records: SendRecord[];
+    if (delivery.drop()) {
+      records = [{ attempt, copy: 1, sentAt: this.clock.date().toISOString(), outcome: 'dropped' }];
     } else {
-      const delayMs = this.faults.notificationDelayMs();
+      const delayMs = delivery.delayMs();
       if (delayMs > 0) await this.timers.sleep(delayMs);
       if (this.stopped) return;
-      const body = this.buildBody(order);
+      const body = delivery.body();
       const sentAt = this.clock.date().toISOString();
-      const copies = Array.from({ length: this.faults.notificationCopies() }, (_, i) => i + 1);
+      const copies = Array.from({ length: delivery.copies() }, (_, i) => i + 1);
       records = await Promise.all(
         copies.map(async (copy) =>
-          this.judge({ ...base, copy, sentAt }, await this.send(order.notifyUrl, body)),
+          this.judge({ attempt, copy, sentAt }, await this.send(delivery.url, body)),
         ),
       );
     }
     if (this.stopped || !order.retained) return;
-    for (const record of records) this.attempts.push({ order, record });
+    // The identity first, so a record reads like the earlier flat one: order, then the send.
+    const entries = records.map((record) => ({ ...delivery.identity, ...record }) as R);
+    for (const record of entries) delivery.log.push({ order, record });
     if (records.some((r) => r.outcome === 'delivered')) {
-      order.notification = 'delivered';
+      delivery.settle('delivered');
       return;
     }
     const gap = retryGapMs(attempt, this.settings.timeScale);
     if (gap === undefined) {
-      order.notification = 'abandoned';
+      delivery.settle('abandoned');
       return;
     }
     // Gaps run from the start of a send, but a send that is still waiting for its reply is not overtaken.
     const waitMs = Math.max(0, startedAt + gap - Date.now());
     const nextAttemptAt = new Date(this.clock.now() + waitMs).toISOString();
-    for (const record of records) record.nextAttemptAt = nextAttemptAt;
-    this.timers.after(waitMs, () => void this.attempt(order, attempt + 1));
+    for (const record of entries) record.nextAttemptAt = nextAttemptAt;
+    this.timers.after(waitMs, () => void this.attempt(delivery, attempt + 1));
   }
 
   private async judge(
-    record: Omit<NotificationAttempt, 'outcome'>,
+    record: Omit<SendRecord, 'outcome'>,
     result: SendResult,
-  ): Promise<NotificationAttempt> {
-    const out: NotificationAttempt = { ...record, outcome: 'failed' };
+  ): Promise<SendRecord> {
+    const out: SendRecord = { ...record, outcome: 'failed' };
     if (result.status !== undefined) out.status = result.status;
     if (result.error !== undefined) out.error = result.error;
     if (result.body !== undefined) out.reply = result.body.slice(0, REPLY_EXCERPT_CHARS);

@@ -21,6 +21,7 @@ function setup(retention: Partial<RetentionLimits> = {}) {
       closedOrderMs: 24 * HOUR,
       paidOrderMs: 7 * 24 * HOUR,
       maxOrders: 1000,
+      maxBillRows: 1000,
       ...retention,
     },
   });

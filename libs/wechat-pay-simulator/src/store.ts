@@ -1,8 +1,18 @@
-import type { SignType } from 'nestjs-wechat-pay-v2/protocol';
+import { formatBeijingTime, type SignType } from 'nestjs-wechat-pay-v2/protocol';
 import type { SimulatorClock } from './clock';
 import { newLoginCode, newPrepayId } from './ids';
 
-export type SimulatedTradeState = 'NOTPAY' | 'SUCCESS' | 'CLOSED' | 'PAYERROR';
+/** The trade state orderquery reports: `REFUND` once a paid order has a refund. */
+export type SimulatedTradeState = 'NOTPAY' | 'SUCCESS' | 'REFUND' | 'CLOSED' | 'PAYERROR';
+
+/** The payment state the simulator keeps; a refund does not change it. */
+export type PaymentState = Exclude<SimulatedTradeState, 'REFUND'>;
+
+/** A refund's status as refundquery reports it (§9.2). */
+export type RefundStatus = 'PROCESSING' | 'SUCCESS' | 'REFUNDCLOSE' | 'CHANGE';
+
+/** What a refund becomes instead of SUCCESS (a refundOutcomes fault); PROCESSING means it stays so. */
+export type RefundOutcome = RefundStatus;
 
 export type NotificationStatus = 'none' | 'pending' | 'delivered' | 'abandoned';
 
@@ -41,7 +51,7 @@ export interface SimulatedOrder {
   signType: SignType;
   /** The `nonce_str` of the latest unifiedorder: the notification echoes it. */
   requestNonce: string;
-  state: SimulatedTradeState;
+  state: PaymentState;
   prepay: PrepayRecord;
   closedAt?: number;
   closedBy?: 'closeorder' | 'expiry';
@@ -54,14 +64,55 @@ export interface SimulatedOrder {
   notification: NotificationStatus;
   /** Every prepay id minted for the order, so forgetting the order forgets them all. */
   readonly prepayIds: string[];
+  /** The order's refunds, oldest first; they are kept and forgotten with the order. */
+  readonly refunds: SimulatedRefund[];
   /** False once the store has forgotten the order: pending work for it stops. */
   retained: boolean;
 }
 
 export type NewOrder = Omit<
   SimulatedOrder,
-  'state' | 'prepay' | 'notification' | 'createdAt' | 'expiresAt' | 'prepayIds' | 'retained'
+  | 'state'
+  | 'prepay'
+  | 'notification'
+  | 'createdAt'
+  | 'expiresAt'
+  | 'prepayIds'
+  | 'refunds'
+  | 'retained'
 > & { expiresAt?: number };
+
+/** One refund of a paid order. Times are simulator-clock milliseconds. */
+export interface SimulatedRefund {
+  readonly order: SimulatedOrder;
+  /** 29 digits, WeChat's refund id. */
+  readonly refundId: string;
+  readonly outRefundNo: string;
+  /** The request's total_fee (equal to the order's) and refund_fee. */
+  readonly totalFee: number;
+  readonly refundFee: number;
+  /** The part of refund_fee taken back from the order's coupon (0 without one). */
+  readonly couponRefundFee: number;
+  /** refund_fee minus the part of a NO_CASH coupon: what WeChat settles. */
+  readonly settlementRefundFee: number;
+  /** refund_fee minus the coupon part: what goes back to the payer. */
+  readonly cashRefundFee: number;
+  readonly refundDesc: string;
+  /** REFUND_SOURCE_UNSETTLED_FUNDS (default) or REFUND_SOURCE_RECHARGE_FUNDS. */
+  readonly refundAccount: string;
+  /** Where the refund notification goes: the request's notify_url, the merchant's default, or ''. */
+  readonly notifyUrl: string;
+  /** The account the money goes back to, e.g. `支付用户零钱`. */
+  readonly recvAccount: string;
+  readonly channel: string;
+  /** The algorithm of the refund request: its answer was signed with it. */
+  readonly signType: SignType;
+  readonly createdAt: number;
+  status: RefundStatus;
+  /** When it reached SUCCESS, REFUNDCLOSE or CHANGE. */
+  endedAt?: number;
+  notification: NotificationStatus;
+}
 
 interface LoginCodeRecord {
   readonly appId: string;
@@ -86,6 +137,11 @@ export interface RetentionLimits {
    * oldest of all (a flood of orders that never finish must not exhaust memory either).
    */
   maxOrders: number;
+  /**
+   * At most this many bill rows (a payment or a refund each) across all days; past it the oldest
+   * whole days are forgotten. Days older than three months always go (no longer downloadable).
+   */
+  maxBillRows: number;
 }
 
 export interface StoreSettings {
@@ -107,6 +163,8 @@ export class SimulatorStore {
   private readonly orders = new Map<string, SimulatedOrder>();
   private readonly prepays = new Map<string, { order: SimulatedOrder; prepay: PrepayRecord }>();
   private readonly transactions = new Map<string, SimulatedOrder>();
+  private readonly refundsById = new Map<string, SimulatedRefund>();
+  private readonly refundsByNo = new Map<string, SimulatedRefund>();
   private readonly codes = new Map<string, LoginCodeRecord>();
   private lastSweepAt = Number.NEGATIVE_INFINITY;
   private evicted = 0;
@@ -117,32 +175,58 @@ export class SimulatorStore {
   ) {}
 
   /** How many orders are held, and how many have been forgotten since the start. */
-  stats(): { orders: number; evictedOrders: number; prepayIds: number; loginCodes: number } {
+  stats(): {
+    orders: number;
+    evictedOrders: number;
+    prepayIds: number;
+    loginCodes: number;
+    refunds: number;
+  } {
     return {
       orders: this.orders.size,
       evictedOrders: this.evicted,
       prepayIds: this.prepays.size,
       loginCodes: this.codes.size,
+      refunds: this.refundsById.size,
     };
   }
 
-  /** True when the order has ended and the age limit of its end has passed. */
+  /**
+   * True when the order has ended and the age limit of its end has passed. A paid order's end is
+   * its payment or its latest refund's end, whichever is later, so refundquery keeps finding a
+   * refund for as long as a payment is kept.
+   */
   private expiredByAge(order: SimulatedOrder, now: number): boolean {
     const { closedOrderMs, paidOrderMs } = this.settings.retention;
     if (order.state === 'CLOSED') return now - (order.closedAt as number) >= closedOrderMs;
-    return this.isFinished(order) && now - (order.paidAt as number) >= paidOrderMs;
+    if (!this.isFinished(order)) return false;
+    const ended = order.refunds.reduce(
+      (latest, refund) => Math.max(latest, refund.endedAt ?? refund.createdAt),
+      order.paidAt as number,
+    );
+    return now - ended >= paidOrderMs;
   }
 
-  /** Closed, or paid with nothing left to deliver. */
+  /** Closed, or paid with nothing left to deliver and no refund still in progress. */
   private isFinished(order: SimulatedOrder): boolean {
     if (order.state === 'CLOSED') return true;
-    return order.state === 'SUCCESS' && order.notification !== 'pending';
+    return (
+      order.state === 'SUCCESS' &&
+      order.notification !== 'pending' &&
+      order.refunds.every(
+        (refund) => refund.status !== 'PROCESSING' && refund.notification !== 'pending',
+      )
+    );
   }
 
   private forget(order: SimulatedOrder): void {
     this.orders.delete(SimulatorStore.key(order.mchId, order.outTradeNo));
     for (const id of order.prepayIds) this.prepays.delete(id);
     if (order.transactionId !== undefined) this.transactions.delete(order.transactionId);
+    for (const refund of order.refunds) {
+      this.refundsById.delete(refund.refundId);
+      this.refundsByNo.delete(SimulatorStore.key(order.mchId, refund.outRefundNo));
+    }
     order.retained = false;
     this.evicted += 1;
   }
@@ -229,6 +313,7 @@ export class SimulatorStore {
       state: 'NOTPAY',
       prepay,
       prepayIds: [prepay.id],
+      refunds: [],
       notification: 'none',
       retained: true,
     };
@@ -258,6 +343,26 @@ export class SimulatorStore {
   recordTransaction(order: SimulatedOrder, transactionId: string): void {
     order.transactionId = transactionId;
     this.transactions.set(transactionId, order);
+  }
+
+  addRefund(refund: SimulatedRefund): void {
+    refund.order.refunds.push(refund);
+    this.refundsById.set(refund.refundId, refund);
+    this.refundsByNo.set(SimulatorStore.key(refund.order.mchId, refund.outRefundNo), refund);
+  }
+
+  findRefundById(mchId: string, refundId: string): SimulatedRefund | undefined {
+    const refund = this.refundsById.get(refundId);
+    return refund && refund.order.mchId === mchId ? refund : undefined;
+  }
+
+  /** out_refund_no is unique per merchant number, like out_trade_no. */
+  findRefundByNo(mchId: string, outRefundNo: string): SimulatedRefund | undefined {
+    return this.refundsByNo.get(SimulatorStore.key(mchId, outRefundNo));
+  }
+
+  listRefunds(): SimulatedRefund[] {
+    return [...this.refundsById.values()];
   }
 
   /** Codes are kept in the order they were issued, so the expired ones are at the front. */
@@ -314,16 +419,90 @@ export interface SimulatedOrderView {
   cashFee?: number;
   coupon?: CouponUse;
   notification: NotificationStatus;
+  /** refund_fee of the refunds that are not closed. */
+  refundedFee: number;
+  refundCount: number;
+}
+
+/** The JSON shape of a refund on the control surface. */
+export interface SimulatedRefundView {
+  mchId: string;
+  outTradeNo: string;
+  transactionId: string;
+  refundId: string;
+  outRefundNo: string;
+  status: RefundStatus;
+  totalFee: number;
+  refundFee: number;
+  settlementRefundFee: number;
+  cashRefundFee: number;
+  couponRefundFee: number;
+  refundDesc: string;
+  refundAccount: string;
+  recvAccount: string;
+  channel: string;
+  notifyUrl: string;
+  createdAt: string;
+  endedAt?: string;
+  /** `yyyy-MM-dd HH:mm:ss` Beijing time, once SUCCESS (refund_success_time_$n). */
+  successTime?: string;
+  notification: NotificationStatus;
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
+
+/** What orderquery calls the order: REFUND once it has a refund, its payment state before. */
+export function tradeStateOf(order: SimulatedOrder): SimulatedTradeState {
+  return order.state === 'SUCCESS' && order.refunds.length > 0 ? 'REFUND' : order.state;
+}
+
+/** The refund_fee of an order's refunds that still hold money (every status but REFUNDCLOSE). */
+export function refundedFeeOf(order: SimulatedOrder): number {
+  return order.refunds
+    .filter((refund) => refund.status !== 'REFUNDCLOSE')
+    .reduce((sum, refund) => sum + refund.refundFee, 0);
+}
+
+export function refundView(refund: SimulatedRefund): SimulatedRefundView {
+  return {
+    mchId: refund.order.mchId,
+    outTradeNo: refund.order.outTradeNo,
+    transactionId: refund.order.transactionId ?? '',
+    refundId: refund.refundId,
+    outRefundNo: refund.outRefundNo,
+    status: refund.status,
+    totalFee: refund.totalFee,
+    refundFee: refund.refundFee,
+    settlementRefundFee: refund.settlementRefundFee,
+    cashRefundFee: refund.cashRefundFee,
+    couponRefundFee: refund.couponRefundFee,
+    refundDesc: refund.refundDesc,
+    refundAccount: refund.refundAccount,
+    recvAccount: refund.recvAccount,
+    channel: refund.channel,
+    notifyUrl: refund.notifyUrl,
+    createdAt: iso(refund.createdAt),
+    ...(refund.endedAt !== undefined && { endedAt: iso(refund.endedAt) }),
+    ...(refund.status === 'SUCCESS' &&
+      refund.endedAt !== undefined && { successTime: spacedTime(refund.endedAt) }),
+    notification: refund.notification,
+  };
+}
+
+/** Beijing `yyyy-MM-dd HH:mm:ss`, the form of refund and bill times. */
+export function spacedTime(ms: number): string {
+  return formatBeijingTime(new Date(ms)).replace(
+    /^(\d{4})(\d\d)(\d\d)(\d\d)(\d\d)(\d\d)$/,
+    '$1-$2-$3 $4:$5:$6',
+  );
+}
 
 export function orderView(order: SimulatedOrder): SimulatedOrderView {
   return {
     appId: order.appId,
     mchId: order.mchId,
     outTradeNo: order.outTradeNo,
-    tradeState: order.state,
+    tradeState: tradeStateOf(order),
     totalFee: order.totalFee,
     body: order.body,
     attach: order.attach,
@@ -347,5 +526,7 @@ export function orderView(order: SimulatedOrder): SimulatedOrderView {
     }),
     ...(order.coupon !== undefined && { coupon: { ...order.coupon } }),
     notification: order.notification,
+    refundedFee: refundedFeeOf(order),
+    refundCount: order.refunds.length,
   };
 }

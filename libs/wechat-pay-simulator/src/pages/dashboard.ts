@@ -2,7 +2,8 @@ import { CONTROL_PREFIX } from '../control-api';
 import type { SimulatorControls } from '../controls';
 import { NO_FAULTS, WECHAT_PATHS, type SimulatorFaults } from '../faults';
 import type { NotificationAttempt } from '../notifier';
-import type { SimulatedOrderView } from '../store';
+import type { BillDay } from '../bills';
+import type { SimulatedOrderView, SimulatedRefundView } from '../store';
 import { formatYuan } from 'nestjs-wechat-pay-v2/protocol';
 import { beijingTime, escapeHtml, layout, spacedBeijingTime } from './html';
 
@@ -33,6 +34,36 @@ const FAULT_FIELDS: Array<{ name: keyof SimulatorFaults; kind: FaultKind; label:
     kind: 'count',
     label: 'Corrupt the signature of the next N answers',
   },
+  {
+    name: 'dropRefundNotifications',
+    kind: 'count',
+    label: 'Drop the next N refund notification sends',
+  },
+  {
+    name: 'dropRefundNotificationRate',
+    kind: 'rate',
+    label: 'Drop this fraction of refund notification sends',
+  },
+  {
+    name: 'refundNotificationDelayMs',
+    kind: 'ms',
+    label: 'Delay each refund notification send (ms)',
+  },
+  {
+    name: 'refundNotificationCopies',
+    kind: 'copies',
+    label: 'Concurrent copies of each refund notification send',
+  },
+  {
+    name: 'refundNoAnswerNext',
+    kind: 'count',
+    label: 'Accept the next N refunds and never answer',
+  },
+  {
+    name: 'refundAcceptedSystemErrorNext',
+    kind: 'count',
+    label: 'Accept the next N refunds and answer SYSTEMERROR',
+  },
 ];
 
 const STEP: Record<Exclude<FaultKind, 'paths'>, string> = {
@@ -44,6 +75,10 @@ const STEP: Record<Exclude<FaultKind, 'paths'>, string> = {
 
 const STATE_CLASS: Record<string, string> = {
   SUCCESS: 'ok',
+  REFUND: 'warn',
+  PROCESSING: 'warn',
+  CHANGE: 'bad',
+  REFUNDCLOSE: 'muted',
   PAYERROR: 'bad',
   CLOSED: 'muted',
   delivered: 'ok',
@@ -101,10 +136,51 @@ function notificationsTable(attempts: NotificationAttempt[]): string {
 <tbody>${rows.join('\n')}</tbody></table></div>`;
 }
 
+function refundsTable(refunds: SimulatedRefundView[]): string {
+  if (refunds.length === 0) return '<p class="card muted">No refunds yet.</p>';
+  const { shown, note } = newestFirst(refunds);
+  const rows = shown.map(
+    (r) =>
+      `<tr data-out-refund-no="${escapeHtml(r.outRefundNo)}">${cell(r.outRefundNo, 'mono')}${cell(r.outTradeNo, 'mono')}` +
+      `${stateCell(r.status)}${cell(`¥${formatYuan(r.refundFee)}`)}${cell(`¥${formatYuan(r.totalFee)}`)}` +
+      `${cell(beijingTime(r.createdAt))}${cell(r.endedAt ? beijingTime(r.endedAt) : '')}` +
+      `${cell(r.recvAccount)}${stateCell(r.notification)}</tr>`,
+  );
+  return `${note}<div class="scroll"><table id="refunds"><thead><tr><th>out_refund_no</th><th>out_trade_no</th>
+<th>Status</th><th>Refund</th><th>Order</th><th>Requested</th><th>Ended</th><th>To</th><th>Notification</th></tr></thead>
+<tbody>${rows.join('\n')}</tbody></table></div>`;
+}
+
+const billLink = (day: BillDay, type: string) => {
+  const query = new URLSearchParams({ mchId: day.mchId, billType: type });
+  return `<a href="${escapeHtml(`${CONTROL_PREFIX}bills/${day.date}?${query.toString()}`)}">${escapeHtml(type)}</a>`;
+};
+
+function billsTable(days: BillDay[]): string {
+  if (days.length === 0)
+    return '<p class="card muted">No bill days yet: a paid order or a successful refund makes one.</p>';
+  const rows = days
+    .slice(0, MAX_ROWS)
+    .map(
+      (d) =>
+        `<tr data-bill-date="${escapeHtml(d.date)}">${cell(d.date, 'mono')}${cell(d.mchId, 'mono')}${cell(d.rows)}` +
+        `${cell(d.payments)}${cell(d.refunds)}${cell(`¥${formatYuan(d.paidFee)}`)}${cell(`¥${formatYuan(d.refundedFee)}`)}` +
+        `${cell(`¥${formatYuan(d.serviceFee)}`)}<td>${['ALL', 'SUCCESS', 'REFUND'].map((t) => billLink(d, t)).join(' · ')}</td></tr>`,
+    );
+  return `<div class="scroll"><table id="bills"><thead><tr><th>Date</th><th>mch_id</th><th>Rows</th>
+<th>Payments</th><th>Refunds</th><th>Paid</th><th>Refunded</th><th>Fees</th><th>Bill</th></tr></thead>
+<tbody>${rows.join('\n')}</tbody></table></div>`;
+}
+
 function activeFaults(faults: SimulatorFaults): string {
-  const active = FAULT_FIELDS.filter(
-    ({ name }) => JSON.stringify(faults[name]) !== JSON.stringify(NO_FAULTS[name]),
-  ).map(({ name }) => `${name}=${JSON.stringify(faults[name])}`);
+  const shown: Array<keyof SimulatorFaults> = [
+    ...FAULT_FIELDS.map(({ name }) => name),
+    'refundOutcomes',
+    'businessErrors',
+  ];
+  const active = shown
+    .filter((name) => JSON.stringify(faults[name]) !== JSON.stringify(NO_FAULTS[name]))
+    .map((name) => `${name}=${JSON.stringify(faults[name])}`);
   return active.length === 0
     ? '<span class="ok">none</span>'
     : `<span class="warn mono">${escapeHtml(active.join(', '))}</span>`;
@@ -112,12 +188,17 @@ function activeFaults(faults: SimulatorFaults): string {
 
 /** The reloaded part: clock, active faults, orders and notification sends. */
 export function renderDashboardLive(controls: SimulatorControls): string {
+  const bills = billsTable(controls.bills());
   return `<p class="muted">Simulator time ${escapeHtml(beijingTime(controls.now().toISOString()))} (Beijing)
 · active faults: ${activeFaults(controls.faults())}</p>
 <h2>Orders</h2>
 ${ordersTable(controls.orders())}
 <h2>Notifications</h2>
-${notificationsTable(controls.notifications())}`;
+${notificationsTable(controls.notifications())}
+<h2>Refunds</h2>
+${refundsTable(controls.refunds())}
+<h2>Bill days</h2>
+${bills}`;
 }
 
 function faultInput(
@@ -230,7 +311,15 @@ export function renderDashboard(controls: SimulatorControls): string {
       : `<label for="fault-${escapeHtml(name)}">${escapeHtml(label)} <span class="mono muted">${escapeHtml(name)}</span></label>` +
         faultInput(name, kind, faults[name]),
   ).join('\n');
-  const links = ['orders', 'notifications', 'faults', 'clock']
+  const links = [
+    'orders',
+    'notifications',
+    'refunds',
+    'refund-notifications',
+    'bills',
+    'faults',
+    'clock',
+  ]
     .map((p) => `<a href="${escapeHtml(CONTROL_PREFIX + p)}">${escapeHtml(p)}</a>`)
     .join(' · ');
   const body = `<main id="dashboard" data-live-url="${escapeHtml(DASHBOARD_LIVE_PATH)}" data-refresh-ms="${REFRESH_MS}">

@@ -1,3 +1,4 @@
+import type { BillType } from '../bills';
 import { CONTROL_PREFIX, parseJson } from '../control-api';
 import {
   SimulatorControlError,
@@ -27,6 +28,13 @@ const json = (status: number, value: unknown): PageReply => ({
   status,
   contentType: 'application/json; charset=utf-8',
   body: JSON.stringify(value),
+});
+/** A bill as a browser can open and save it: the text downloadbill serves, never cached. */
+const plain = (status: number, body: string): PageReply => ({
+  status,
+  contentType: 'text/plain; charset=utf-8',
+  body,
+  headers: { 'Cache-Control': 'no-store' },
 });
 const onlyGet = () =>
   html(405, layout('Method not allowed', `<main><p>Use GET for this page.</p></main>`));
@@ -61,6 +69,23 @@ export function servePage(
     const checkout = controls.checkout(prepayId, openid);
     if (!checkout) return html(404, renderCashierError(PROBLEM_MESSAGES['unknown-prepay']));
     return html(200, renderCashier(checkout, openid));
+  }
+  if (path.startsWith(`${CONTROL_PREFIX}bills/`)) {
+    if (method !== 'GET') return onlyGet();
+    try {
+      const text = controls.bill({
+        date: decodeURIComponent(path.slice(`${CONTROL_PREFIX}bills/`.length)),
+        mchId: url.searchParams.get('mchId') ?? undefined,
+        billType: (url.searchParams.get('billType') ?? undefined) as BillType | undefined,
+      });
+      if (text === undefined) return plain(404, 'No Bill Exist\n');
+      return plain(200, text);
+    } catch (err) {
+      if (err instanceof SimulatorControlError || err instanceof URIError) {
+        return plain(400, `${err.message}\n`);
+      }
+      throw err;
+    }
   }
   if (path === `${CONTROL_PREFIX}cashier/pay`) {
     if (method !== 'POST') return json(405, { error: 'use POST' });
