@@ -62,6 +62,8 @@ interface Prepared {
   requests: autocannon.Request[];
   replies: ReplyCheck;
   usesPostgres: boolean;
+  /** The simulator, for the lines that call it: its CPU is reported beside the server's. */
+  simulator?: ServerProcess;
   /** Problems found in the server's database after the rounds. */
   verify?: () => Promise<string[]>;
   teardown(): Promise<void>;
@@ -79,6 +81,7 @@ interface Round {
   requests: number;
   cpuMs: number;
   postgresCpuMs: number;
+  simulatorCpuMs: number;
 }
 
 interface Measured {
@@ -88,6 +91,7 @@ interface Measured {
   idleRss: number;
   peakRss: number;
   usesPostgres: boolean;
+  usesSimulator: boolean;
   checks: string[];
 }
 
@@ -294,7 +298,10 @@ async function login(demoPort: number, simulatorUrl: string, user: string): Prom
   return ((await res.json()) as { token: string }).token;
 }
 
-function checkoutLine(kind: DatabaseKind, simulatorUrl: () => Promise<string>): Line {
+function checkoutLine(
+  kind: DatabaseKind,
+  simulator: () => Promise<{ server: ServerProcess; url: string }>,
+): Line {
   const key = `checkout-${kind}`;
   return {
     key,
@@ -302,7 +309,7 @@ function checkoutLine(kind: DatabaseKind, simulatorUrl: () => Promise<string>): 
     async prepare() {
       const database = await benchDatabase(kind, key);
       if (!database) return `skipped: no PostgreSQL at ${POSTGRES_URL}`;
-      const wechat = await simulatorUrl();
+      const { server: simulatorProcess, url: wechat } = await simulator();
       const { server, port } = await startDemo(key, database, wechat);
       const tokens = await Promise.all(
         Array.from({ length: CHECKOUT_USERS }, (_, i) => login(port, wechat, `bench-${i}`)),
@@ -331,6 +338,7 @@ function checkoutLine(kind: DatabaseKind, simulatorUrl: () => Promise<string>): 
         ],
         replies,
         usesPostgres: kind === 'postgres',
+        simulator: simulatorProcess,
         teardown: async () => {
           await server.stop();
           await database.drop();
@@ -375,6 +383,7 @@ function table(results: Measured[], baseline: number): string[] {
     ['peak/idle', 10],
     ['CPU ms/req', 11],
     ['pg ms/req', 10],
+    ['sim ms/req', 11],
   ];
   const row = (cells: string[]) =>
     cells
@@ -390,6 +399,7 @@ function table(results: Measured[], baseline: number): string[] {
       const requests = r.rounds.reduce((sum, round) => sum + round.requests, 0);
       const cpu = r.rounds.reduce((sum, round) => sum + round.cpuMs, 0) / requests;
       const pg = r.rounds.reduce((sum, round) => sum + round.postgresCpuMs, 0) / requests;
+      const sim = r.rounds.reduce((sum, round) => sum + round.simulatorCpuMs, 0) / requests;
       return row([
         r.label,
         m.rps.toFixed(0),
@@ -400,6 +410,7 @@ function table(results: Measured[], baseline: number): string[] {
         (r.peakRss / r.idleRss).toFixed(2),
         cpu.toFixed(3),
         r.usesPostgres ? pg.toFixed(3) : '',
+        r.usesSimulator ? sim.toFixed(3) : '',
       ]);
     }),
   ];
@@ -418,26 +429,22 @@ async function main(): Promise<void> {
   mkdirSync(LOGS, { recursive: true });
   if (CPU_PROFILE_DIR) mkdirSync(CPU_PROFILE_DIR, { recursive: true });
 
-  let simulator: Promise<ServerProcess & { url?: string }> | undefined;
-  let simulatorPort = 0;
-  const simulatorUrl = async () => {
-    simulator ??= freePort().then((port) => {
-      simulatorPort = port;
-      return start('simulator', 'libs/wechat-pay-simulator/src/main.js', port, {
+  let simulator: Promise<{ server: ServerProcess; url: string }> | undefined;
+  const sharedSimulator = () =>
+    (simulator ??= freePort().then(async (port) => ({
+      server: await start('simulator', 'libs/wechat-pay-simulator/src/main.js', port, {
         SIMULATOR_PORT: String(port),
         SIMULATOR_HOST: '127.0.0.1',
-      });
-    });
-    await simulator;
-    return `http://127.0.0.1:${simulatorPort}`;
-  };
+      }),
+      url: `http://127.0.0.1:${port}`,
+    })));
   const lines = [
     bareLine(),
     libraryLine(),
     demoNotifyLine('postgres'),
     demoNotifyLine('sqlite'),
-    checkoutLine('postgres', simulatorUrl),
-    checkoutLine('sqlite', simulatorUrl),
+    checkoutLine('postgres', sharedSimulator),
+    checkoutLine('sqlite', sharedSimulator),
   ].filter((line) => !ONLY || line.key === 'bare' || ONLY.includes(line.key));
 
   console.log(
@@ -470,6 +477,7 @@ async function main(): Promise<void> {
         idleRss,
         peakRss: idleRss,
         usesPostgres: ready.usesPostgres,
+        usesSimulator: ready.simulator !== undefined,
         checks: [],
       });
     }
@@ -486,6 +494,7 @@ async function main(): Promise<void> {
           }
           const cpuBefore = ready.server.cpuMs();
           const postgresBefore = ready.usesPostgres ? postgresCpuMs() : 0;
+          const simulatorBefore = ready.simulator?.cpuMs() ?? 0;
           const run = await drive(ready, DURATION_S);
           result.rounds.push({
             rps: run.requests.total / run.duration,
@@ -493,6 +502,7 @@ async function main(): Promise<void> {
             requests: run.requests.total,
             cpuMs: ready.server.cpuMs() - cpuBefore,
             postgresCpuMs: ready.usesPostgres ? postgresCpuMs() - postgresBefore : 0,
+            simulatorCpuMs: (ready.simulator?.cpuMs() ?? 0) - simulatorBefore,
           });
           if (run.non2xx > 0) result.checks.push(`round ${round}: ${run.non2xx} non-2xx answers`);
           if (run.errors > 0) result.checks.push(`round ${round}: ${run.errors} connection errors`);
@@ -513,7 +523,7 @@ async function main(): Promise<void> {
     }
   } finally {
     for (const ready of prepared.values()) await ready.teardown();
-    if (simulator) await (await simulator).stop();
+    if (simulator) await (await simulator).server.stop();
   }
 
   const results = [...measured.values()];

@@ -2,7 +2,8 @@ import { Injectable, Logger } from '@nestjs/common';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { DataSource } from 'typeorm';
 import { Clock } from '../clock';
-import { OrderEntity, type OrderStatus } from '../database/entities';
+import type { OrderStatus } from '../orders/order-machine';
+import { OrderEntity } from '../orders/order.entity';
 import type { ReconcileOutcome, ReconcileSummary } from '../reconciler/reconciler.service';
 import type { GatewayCallEvent, NotificationEvent } from './wechat-pay-events';
 

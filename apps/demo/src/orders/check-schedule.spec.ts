@@ -1,4 +1,4 @@
-import { nextCheckAt } from './backoff';
+import { nextCheckAt } from './check-schedule';
 
 const MIN = 60_000;
 
