@@ -124,10 +124,13 @@ export class Transactions {
     const params = new Params();
     if (this.isPostgres) {
       const head = `${insertColumns(parent)} VALUES (${insertValues(parent, params).join(', ')}) RETURNING id`;
+      // Each child reads the one before it, which makes PostgreSQL insert them in order (the
+      // parts of a WITH otherwise run in no set order), so their ids follow the lines.
       const along = children.rows.map((row, i) => {
         const child = { table: children.table, values: row };
         const columns = [children.parentColumn, ...Object.keys(row)].join(', ');
-        return `c${i} AS (INSERT INTO ${child.table} (${columns}) SELECT id, ${insertValues(child, params).join(', ')} FROM parent)`;
+        const previous = i === 0 ? 'parent' : `c${i - 1}`;
+        return `c${i} AS (INSERT INTO ${child.table} (${columns}) SELECT id, ${insertValues(child, params).join(', ')} FROM ${previous} RETURNING ${children.parentColumn} AS id)`;
       });
       const text = `WITH parent AS (${head})${along.map((a) => `, ${a}`).join('')} SELECT id FROM parent`;
       const { rows } = await this.postgres<{ id: unknown }>(
