@@ -4,9 +4,11 @@
  *
  * Every server runs in its own process from plain JavaScript (see http/compile.ts); autocannon
  * drives it from this process over keep-alive connections. All servers start first and are warmed
- * up; then rounds go through every line in turn, so a burst of load from elsewhere on the machine
- * hits all lines alike, and each line's median round is reported. Idle RSS is read after start-up,
- * before the first request; peak RSS is the highest sample (every 25 ms) while the line is driven.
+ * up; then each round drives every line in turn with the bare route before and after each one,
+ * and a line's ratio in a round is its rate over the mean of those two bare runs: load from
+ * elsewhere on the machine hits both alike. The median round is reported, with the range.
+ * Idle RSS is read after start-up, before the first request; peak RSS is the highest sample
+ * (every 25 ms) while the line is driven.
  *
  * Lines: the bare route; the library's notify endpoint with a handler that does nothing; the demo
  * settling payment notifications (each for a different unpaid order) on PostgreSQL and SQLite;
@@ -31,7 +33,7 @@ import {
   unpaidOrdersWithNotifications,
   type BenchDatabase,
 } from './http/fixtures';
-import { postgresCpuMs, ServerProcess } from './http/processes';
+import { cpuMsOf, ServerProcess } from './http/processes';
 
 const REPO = resolve(__dirname, '..');
 const BUILD = join(REPO, 'dist', 'bench');
@@ -62,6 +64,8 @@ interface Prepared {
   requests: autocannon.Request[];
   replies: ReplyCheck;
   usesPostgres: boolean;
+  /** PostgreSQL lines: the server processes of the line's database, whose CPU is reported too. */
+  postgresBackends?: () => Promise<number[]>;
   /** The simulator, for the lines that call it: its CPU is reported beside the server's. */
   simulator?: ServerProcess;
   /** Problems found in the server's database after the rounds. */
@@ -82,6 +86,8 @@ interface Round {
   cpuMs: number;
   postgresCpuMs: number;
   simulatorCpuMs: number;
+  /** To the bare route measured just before and just after. */
+  ratio?: number;
 }
 
 interface Measured {
@@ -272,6 +278,7 @@ function demoNotifyLine(kind: DatabaseKind): Line {
         ],
         replies,
         usesPostgres: kind === 'postgres',
+        postgresBackends: database.backends,
         verify: () => verifySettlement(database),
         teardown: async () => {
           await server.stop();
@@ -338,6 +345,7 @@ function checkoutLine(
         ],
         replies,
         usesPostgres: kind === 'postgres',
+        postgresBackends: database.backends,
         simulator: simulatorProcess,
         teardown: async () => {
           await server.stop();
@@ -364,19 +372,31 @@ function median(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)];
 }
 
-/** The round with the median rate: its p99 goes with it. */
+/** The round with the median ratio (the median rate for the bare route): its p99 goes with it. */
 function medianRound(rounds: Round[]): Round {
-  const sorted = [...rounds].sort((a, b) => a.rps - b.rps);
+  const sorted = [...rounds].sort((a, b) => (a.ratio ?? a.rps) - (b.ratio ?? b.rps));
   return sorted[Math.floor(sorted.length / 2)];
+}
+
+/** A line's ratio to the bare route: the median of its rounds' ratios. */
+function ratioOf(result: Measured): number {
+  return result.key === 'bare' ? 1 : median(result.rounds.map((r) => r.ratio ?? 0));
+}
+
+function ratioRange(result: Measured): string {
+  if (result.key === 'bare') return '';
+  const ratios = result.rounds.map((r) => r.ratio ?? 0);
+  return `${Math.min(...ratios).toFixed(2)}-${Math.max(...ratios).toFixed(2)}`;
 }
 
 const mb = (bytes: number) => (bytes / 1024 / 1024).toFixed(0);
 
-function table(results: Measured[], baseline: number): string[] {
+function table(results: Measured[]): string[] {
   const columns: Array<[string, number]> = [
     ['line', -40],
     ['req/s', 7],
     ['ratio', 6],
+    ['rounds', 10],
     ['p99 ms', 7],
     ['idle MB', 8],
     ['peak MB', 8],
@@ -403,7 +423,8 @@ function table(results: Measured[], baseline: number): string[] {
       return row([
         r.label,
         m.rps.toFixed(0),
-        (m.rps / baseline).toFixed(2),
+        ratioOf(r).toFixed(2),
+        ratioRange(r),
         m.p99Ms.toFixed(1),
         mb(r.idleRss),
         mb(r.peakRss),
@@ -481,36 +502,57 @@ async function main(): Promise<void> {
         checks: [],
       });
     }
-    for (let round = 0; round <= ROUNDS; round++) {
-      for (const [line, ready] of prepared) {
-        const result = measured.get(line) as Measured;
-        const sampler = setInterval(() => {
-          result.peakRss = Math.max(result.peakRss, ready.server.rss());
-        }, 25);
-        try {
-          if (round === 0) {
-            if (WARMUP_S > 0) await drive(ready, WARMUP_S);
-            continue;
-          }
-          const cpuBefore = ready.server.cpuMs();
-          const postgresBefore = ready.usesPostgres ? postgresCpuMs() : 0;
-          const simulatorBefore = ready.simulator?.cpuMs() ?? 0;
-          const run = await drive(ready, DURATION_S);
-          result.rounds.push({
-            rps: run.requests.total / run.duration,
-            p99Ms: run.latency.p99,
-            requests: run.requests.total,
-            cpuMs: ready.server.cpuMs() - cpuBefore,
-            postgresCpuMs: ready.usesPostgres ? postgresCpuMs() - postgresBefore : 0,
-            simulatorCpuMs: (ready.simulator?.cpuMs() ?? 0) - simulatorBefore,
-          });
-          if (run.non2xx > 0) result.checks.push(`round ${round}: ${run.non2xx} non-2xx answers`);
-          if (run.errors > 0) result.checks.push(`round ${round}: ${run.errors} connection errors`);
-        } finally {
-          clearInterval(sampler);
-        }
+    const measureOnce = async (line: Line, durationS: number): Promise<Round> => {
+      const ready = prepared.get(line) as Prepared;
+      const result = measured.get(line) as Measured;
+      const sampler = setInterval(() => {
+        result.peakRss = Math.max(result.peakRss, ready.server.rss());
+      }, 25);
+      try {
+        const cpuBefore = ready.server.cpuMs();
+        const backends = (await ready.postgresBackends?.()) ?? [];
+        const postgresBefore = cpuMsOf(backends);
+        const simulatorBefore = ready.simulator?.cpuMs() ?? 0;
+        const run = await drive(ready, durationS);
+        // Backends the pool opened during the run count from zero.
+        const backendsAfter = (await ready.postgresBackends?.()) ?? [];
+        const postgresAfter = cpuMsOf(backendsAfter);
+        let postgresCpu = 0;
+        for (const [pid, ms] of postgresAfter) postgresCpu += ms - (postgresBefore.get(pid) ?? 0);
+        if (run.non2xx > 0) result.checks.push(`${run.non2xx} non-2xx answers`);
+        if (run.errors > 0) result.checks.push(`${run.errors} connection errors`);
+        return {
+          rps: run.requests.total / run.duration,
+          p99Ms: run.latency.p99,
+          requests: run.requests.total,
+          cpuMs: ready.server.cpuMs() - cpuBefore,
+          postgresCpuMs: postgresCpu,
+          simulatorCpuMs: (ready.simulator?.cpuMs() ?? 0) - simulatorBefore,
+        };
+      } finally {
+        clearInterval(sampler);
       }
-      if (round > 0) process.stdout.write(`  round ${round} of ${ROUNDS} done\n`);
+    };
+    const bareLine = [...prepared.keys()].find((line) => line.key === 'bare') as Line;
+    const others = [...prepared.keys()].filter((line) => line !== bareLine);
+    if (WARMUP_S > 0) for (const line of prepared.keys()) await measureOnce(line, WARMUP_S);
+    const bareRounds = (measured.get(bareLine) as Measured).rounds;
+    for (let round = 1; round <= ROUNDS; round++) {
+      // The bare route runs before and after every line: each line's ratio is to the mean of the
+      // two, so load from elsewhere on the machine cancels out as far as it can.
+      let before = await measureOnce(bareLine, DURATION_S);
+      bareRounds.push(before);
+      for (const line of others) {
+        const run = await measureOnce(line, DURATION_S);
+        const after = await measureOnce(bareLine, DURATION_S);
+        bareRounds.push(after);
+        (measured.get(line) as Measured).rounds.push({
+          ...run,
+          ratio: run.rps / ((before.rps + after.rps) / 2),
+        });
+        before = after;
+      }
+      process.stdout.write(`  round ${round} of ${ROUNDS} done\n`);
     }
     for (const [line, ready] of prepared) {
       const result = measured.get(line) as Measured;
@@ -528,12 +570,12 @@ async function main(): Promise<void> {
 
   const results = [...measured.values()];
   const bare = results.find((r) => r.key === 'bare') as Measured;
-  const baseline = median(bare.rounds.map((r) => r.rps));
+  const rates = bare.rounds.map((r) => r.rps);
   console.log(
-    `\nbaseline: the bare route's median round, ${baseline.toFixed(0)} req/s ` +
-      `(rounds ${bare.rounds.map((r) => r.rps.toFixed(0)).join(', ')})\n`,
+    `\nbare route: ${bare.rounds.length} runs, median ${median(rates).toFixed(0)} req/s ` +
+      `(${Math.min(...rates).toFixed(0)} to ${Math.max(...rates).toFixed(0)})\n`,
   );
-  for (const row of table(results, baseline)) console.log(row);
+  for (const row of table(results)) console.log(row);
 
   console.log('\nchecks');
   const problems = results.flatMap((r) => r.checks.map((check) => `${r.label}: ${check}`));
@@ -548,13 +590,15 @@ async function main(): Promise<void> {
   for (const target of TARGETS) {
     const r = results.find((m) => m.key === target.key);
     if (!r) continue;
-    const ratio = medianRound(r.rounds).rps / baseline;
+    const ratio = ratioOf(r);
     const verdict = ratio >= target.min ? 'met' : 'NOT met';
     console.log(
       `  ${target.what.padEnd(40)} ≥ ${target.min.toFixed(2)} of the bare route: ${verdict} (${ratio.toFixed(2)})`,
     );
   }
-  for (const r of results.filter((m) => m.key !== 'bare')) {
+  for (const r of results.filter(
+    (m) => m.key.startsWith('notify-') || m.key.startsWith('checkout-'),
+  )) {
     const ratio = r.peakRss / r.idleRss;
     const verdict = ratio <= MAX_PEAK_TO_IDLE ? 'met' : 'NOT met';
     console.log(

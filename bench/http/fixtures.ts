@@ -12,6 +12,8 @@ const CHUNK = 500;
 export interface BenchDatabase {
   readonly url: string;
   query(sql: string, params?: unknown[]): Promise<Array<Record<string, unknown>>>;
+  /** PostgreSQL: the server processes serving connections to this database, this one's excepted. */
+  backends?(): Promise<number[]>;
   drop(): Promise<void>;
 }
 
@@ -60,15 +62,23 @@ export async function createPostgresDatabase(
   const url = new URL(serverUrl);
   url.pathname = `/${name}`;
   let client: Client | undefined;
+  const query = async (sql: string, params: unknown[] = []) => {
+    if (!client) {
+      client = new Client({ connectionString: url.toString() });
+      await client.connect();
+    }
+    return (await client.query(sql, params)).rows as Array<Record<string, unknown>>;
+  };
   return {
     url: url.toString(),
-    query: async (sql, params = []) => {
-      if (!client) {
-        client = new Client({ connectionString: url.toString() });
-        await client.connect();
-      }
-      return (await client.query(sql, params)).rows as Array<Record<string, unknown>>;
-    },
+    query,
+    backends: async () =>
+      (
+        await query(
+          'SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
+          [name],
+        )
+      ).map((row) => Number(row.pid)),
     drop: async () => {
       await client?.end();
       await withAdmin(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);

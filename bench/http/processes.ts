@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { openSync, readdirSync, readFileSync } from 'node:fs';
+import { openSync, readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 
@@ -112,25 +112,15 @@ export function processCpuMs(pid: number): number {
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_SECOND;
 }
 
-/** CPU time of every PostgreSQL server process on this machine (0 when none can be read). */
-export function postgresCpuMs(): number {
-  let total = 0;
-  for (const entry of safeReaddir('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
+/** CPU time so far of each of these processes (those that have ended count as 0). */
+export function cpuMsOf(pids: readonly number[]): Map<number, number> {
+  const times = new Map<number, number>();
+  for (const pid of pids) {
     try {
-      const comm = readFileSync(`/proc/${entry}/comm`, 'utf8').trim();
-      if (comm === 'postgres') total += processCpuMs(Number(entry));
+      times.set(pid, processCpuMs(pid));
     } catch {
-      // The process ended between listing and reading.
+      times.set(pid, 0);
     }
   }
-  return total;
-}
-
-function safeReaddir(dir: string): string[] {
-  try {
-    return readdirSync(dir);
-  } catch {
-    return [];
-  }
+  return times;
 }

@@ -78,6 +78,7 @@ export class Transactions {
     update: ConditionalUpdate | undefined,
     inserts: readonly RowInsert[],
   ): Promise<boolean> {
+    if (update === undefined && inserts.length === 0) return true;
     if (this.isPostgres) {
       const params = new Params();
       const result = await this.postgres(

@@ -159,7 +159,6 @@ export class PaymentsService {
     const status = storedStatus(state);
     const update =
       order && set && status ? { table: 'orders', id: order.id, status, set } : undefined;
-    if (!update && inserts.length === 0) return Promise.resolve(true);
     return this.transactions.writeIf(update, inserts);
   }
 
