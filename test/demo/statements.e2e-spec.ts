@@ -3,12 +3,19 @@ import { Client } from 'pg';
 import { Statement } from '../../apps/demo/src/database/statement';
 import { Transactions } from '../../apps/demo/src/database/transactions';
 import { OrderItemEntity } from '../../apps/demo/src/orders/order-item.entity';
-import { ORDER_COLUMNS, OrderEntity, orderFromRow } from '../../apps/demo/src/orders/order.entity';
+import {
+  ORDER_COLUMNS,
+  orderColumn,
+  OrderEntity,
+  orderFromRow,
+} from '../../apps/demo/src/orders/order.entity';
 import { FulfilmentEntity } from '../../apps/demo/src/payments/fulfilment.entity';
 import { PaymentReviewEntity } from '../../apps/demo/src/payments/payment-review.entity';
 import { DemoHarness, isPostgres, type Shopper } from './harness';
 
 const ORDER_BY_NO = new Statement(`SELECT ${ORDER_COLUMNS} FROM orders WHERE order_no = $1`);
+/** A unique index refused the row (matched by code: the SQLite error class may be another realm's). */
+const DUPLICATE = { code: isPostgres ? '23505' : 'SQLITE_CONSTRAINT_UNIQUE' };
 
 describe(`demo prepared statements on ${isPostgres ? 'PostgreSQL' : 'SQLite'}`, () => {
   let harness: DemoHarness;
@@ -33,8 +40,7 @@ describe(`demo prepared statements on ${isPostgres ? 'PostgreSQL' : 'SQLite'}`, 
   function paidUpdate(order: OrderEntity, status: string) {
     return {
       table: 'orders',
-      id: order.id,
-      status,
+      where: { id: order.id, status },
       set: {
         status: 'PAID',
         transaction_id: `42${String(order.id).padStart(26, '0')}`,
@@ -49,6 +55,14 @@ describe(`demo prepared statements on ${isPostgres ? 'PostgreSQL' : 'SQLite'}`, 
       values: { order_id: order.id, order_no: order.orderNo, source: 'query', created_at: 1 },
     };
   }
+
+  it('name every order column as the entity does', () => {
+    const columns = harness.dataSource.getMetadata(OrderEntity).columns;
+    expect(ORDER_COLUMNS.split(', ')).toEqual(columns.map((c) => c.databaseName));
+    for (const column of columns) {
+      expect(orderColumn(column.propertyName as keyof OrderEntity)).toBe(column.databaseName);
+    }
+  });
 
   it('read an order exactly as the entity and its column transformers do', async () => {
     const checkout = await harness.placeOrder(shopper, [{ productId: 2, quantity: 3 }]);
@@ -126,7 +140,7 @@ describe(`demo prepared statements on ${isPostgres ? 'PostgreSQL' : 'SQLite'}`, 
 
     await expect(
       transactions.writeIf(paidUpdate(order, 'UNPAID'), [fulfilment(order)]),
-    ).rejects.toThrow();
+    ).rejects.toMatchObject(DUPLICATE);
 
     expect((await readOrder(order.orderNo)).status).toBe('UNPAID');
   });
@@ -150,7 +164,7 @@ describe(`demo prepared statements on ${isPostgres ? 'PostgreSQL' : 'SQLite'}`, 
     expect(await transactions.writeIf(undefined, [{ ...review, ignoreDuplicate: true }])).toBe(
       true,
     );
-    await expect(transactions.writeIf(undefined, [review])).rejects.toThrow();
+    await expect(transactions.writeIf(undefined, [review])).rejects.toMatchObject(DUPLICATE);
     const rows = await harness.dataSource
       .getRepository(PaymentReviewEntity)
       .findBy({ orderNo: 'STATEMENTS-REVIEW' });

@@ -5,11 +5,12 @@ import { DataSource, type EntityManager } from 'typeorm';
 import type { BetterSqlite3Driver } from 'typeorm/driver/better-sqlite3/BetterSqlite3Driver';
 import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
 import {
-  insertColumns,
-  insertValues,
+  insertReturningIdSql,
   Params,
+  postgresUnitSql,
+  sqliteInsertSql,
+  sqliteUpdateSql,
   StatementCache,
-  updateSql,
   type ConditionalUpdate,
   type Row,
   type RowInsert,
@@ -69,10 +70,11 @@ export class Transactions {
 
   /**
    * A state change and the rows that go with it, as one unit: `update` moves the row only while
-   * its status is still the one read, and `inserts` are written only if it did. Resolves false,
-   * having written nothing, when the row had moved on; true when it moved (or when there is no
-   * update, and the inserts were written alone). On PostgreSQL the unit is a single statement (a
-   * data-modifying WITH), so it costs one round trip and no BEGIN or COMMIT.
+   * it still meets `update.where` (the status it was read with, say), and `inserts` are written
+   * only if it did; they can take columns of the changed row (`changedColumn`). Resolves false,
+   * having written nothing, when no row met the condition; true when one moved (or when there is
+   * no update, and the inserts were written alone). On PostgreSQL the unit is one statement (a
+   * data-modifying WITH): one round trip, no BEGIN or COMMIT.
    */
   async writeIf(
     update: ConditionalUpdate | undefined,
@@ -81,30 +83,27 @@ export class Transactions {
     if (update === undefined && inserts.length === 0) return true;
     if (this.isPostgres) {
       const params = new Params();
-      const result = await this.postgres(
-        this.pool,
-        this.postgresUnit(update, inserts, params),
-        params.values,
-      );
+      const text = postgresUnitSql(update, inserts, params);
+      const result = await this.postgres(this.pool, this.shapes.get(text), params.values);
       return update === undefined || result.affected === 1;
     }
     if (update !== undefined && inserts.length === 0) {
       const params = new Params();
-      const text = updateSql(update, params);
+      const text = sqliteUpdateSql(update, inserts, params);
       return (await this.write(this.shapes.get(text), params.values)).affected === 1;
     }
     return this.atomic(async (sql) => {
+      let changed: Row | undefined;
       if (update !== undefined) {
         const params = new Params();
-        const moved = await sql.run(this.shapes.get(updateSql(update, params)), params.values);
-        if (moved.affected !== 1) return false;
+        const text = sqliteUpdateSql(update, inserts, params);
+        const result = await sql.run(this.shapes.get(text), params.values);
+        if (result.affected !== 1) return false;
+        changed = result.rows[0];
       }
       for (const insert of inserts) {
         const params = new Params();
-        const values = insertValues(insert, params).join(', ');
-        const verb = insert.ignoreDuplicate ? 'INSERT OR IGNORE' : 'INSERT';
-        const text = `${insertColumns(insert).replace(/^INSERT/, verb)} VALUES (${values})`;
-        await sql.run(this.shapes.get(text), params.values);
+        await sql.run(this.shapes.get(sqliteInsertSql(insert, changed, params)), params.values);
       }
       return true;
     });
@@ -124,16 +123,19 @@ export class Transactions {
   ): Promise<number> {
     const params = new Params();
     if (this.isPostgres) {
-      const head = `${insertColumns(parent)} VALUES (${insertValues(parent, params).join(', ')}) RETURNING id`;
       // Each child reads the one before it, which makes PostgreSQL insert them in order (the
       // parts of a WITH otherwise run in no set order), so their ids follow the lines.
       const along = children.rows.map((row, i) => {
-        const child = { table: children.table, values: row };
         const columns = [children.parentColumn, ...Object.keys(row)].join(', ');
+        const values = Object.values(row).map((value) => params.add(value));
         const previous = i === 0 ? 'parent' : `c${i - 1}`;
-        return `c${i} AS (INSERT INTO ${child.table} (${columns}) SELECT id, ${insertValues(child, params).join(', ')} FROM ${previous} RETURNING ${children.parentColumn} AS id)`;
+        return (
+          `, c${i} AS (INSERT INTO ${children.table} (${columns}) ` +
+          `SELECT id, ${values.join(', ')} FROM ${previous} RETURNING ${children.parentColumn} AS id)`
+        );
       });
-      const text = `WITH parent AS (${head})${along.map((a) => `, ${a}`).join('')} SELECT id FROM parent`;
+      const head = `WITH parent AS (${insertReturningIdSql(parent, params)})`;
+      const text = `${head}${along.join('')} SELECT id FROM parent`;
       const { rows } = await this.postgres<{ id: unknown }>(
         this.pool,
         this.shapes.get(text),
@@ -142,47 +144,19 @@ export class Transactions {
       return Number(rows[0].id);
     }
     return this.atomic(async (sql) => {
-      const head = `${insertColumns(parent)} VALUES (${insertValues(parent, params).join(', ')}) RETURNING id`;
-      const { rows } = await sql.run<{ id: unknown }>(this.shapes.get(head), params.values);
+      const head = this.shapes.get(insertReturningIdSql(parent, params));
+      const { rows } = await sql.run<{ id: unknown }>(head, params.values);
       const id = Number(rows[0].id);
       for (const row of children.rows) {
         const child = { table: children.table, values: { [children.parentColumn]: id, ...row } };
         const childParams = new Params();
-        const text = `${insertColumns(child)} VALUES (${insertValues(child, childParams).join(', ')})`;
-        await sql.run(this.shapes.get(text), childParams.values);
+        await sql.run(
+          this.shapes.get(sqliteInsertSql(child, undefined, childParams)),
+          childParams.values,
+        );
       }
       return id;
     });
-  }
-
-  private postgresUnit(
-    update: ConditionalUpdate | undefined,
-    inserts: readonly RowInsert[],
-    params: Params,
-  ): Statement {
-    const conflict = (insert: RowInsert) =>
-      insert.ignoreDuplicate ? ' ON CONFLICT DO NOTHING' : '';
-    if (update === undefined) {
-      const parts = inserts.map(
-        (insert) =>
-          `${insertColumns(insert)} VALUES (${insertValues(insert, params).join(', ')})${conflict(insert)}`,
-      );
-      const last = parts.pop() as string;
-      const text =
-        parts.length === 0
-          ? last
-          : `WITH ${parts.map((p, i) => `i${i} AS (${p})`).join(', ')} ${last}`;
-      return this.shapes.get(text);
-    }
-    const head = updateSql(update, params);
-    if (inserts.length === 0) return this.shapes.get(head);
-    const along = inserts.map(
-      (insert, i) =>
-        `i${i} AS (${insertColumns(insert)} SELECT ${insertValues(insert, params).join(', ')} FROM changed${conflict(insert)})`,
-    );
-    return this.shapes.get(
-      `WITH changed AS (${head} RETURNING 1), ${along.join(', ')} SELECT 1 FROM changed`,
-    );
   }
 
   private get pool(): Pool {

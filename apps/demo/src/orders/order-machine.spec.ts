@@ -146,3 +146,10 @@ describe('paymentEvent', () => {
     );
   });
 });
+
+describe('the payment of an unpaid order', () => {
+  it('is the same step whether the order is UNPAID or CLOSING, so it can be written unread', () => {
+    expect(next('CLOSING', 'PAID')).toEqual(next('UNPAID', 'PAID'));
+    expect(next('UNPAID', 'PAID')).toEqual({ to: 'PAID', outcome: 'PAID', effects: ['fulfil'] });
+  });
+});

@@ -151,11 +151,23 @@ export function storedStatus(state: OrderState): OrderStatus | undefined {
   return state === 'CLOSING' ? 'UNPAID' : state;
 }
 
+/**
+ * What a reported payment must share with the order to be its PAID event: the order's field and
+ * the report's, merchant first (another merchant's payment is that, whatever its amount).
+ */
+export const PAYMENT_MATCH = [
+  { order: 'appId', reported: 'appId', otherwise: 'MERCHANT_MISMATCH' },
+  { order: 'mchId', reported: 'mchId', otherwise: 'MERCHANT_MISMATCH' },
+  { order: 'amountFen', reported: 'totalFee', otherwise: 'AMOUNT_MISMATCH' },
+] as const;
+
 /** Which payment event WeChat's report is, checked against the order it names. */
 export function paymentEvent(
   order: { appId: string; mchId: string; amountFen: number },
   reported: { appId: string; mchId: string; totalFee: number },
 ): 'PAID' | 'AMOUNT_MISMATCH' | 'MERCHANT_MISMATCH' {
-  if (reported.appId !== order.appId || reported.mchId !== order.mchId) return 'MERCHANT_MISMATCH';
-  return reported.totalFee === order.amountFen ? 'PAID' : 'AMOUNT_MISMATCH';
+  for (const match of PAYMENT_MATCH) {
+    if (order[match.order] !== reported[match.reported]) return match.otherwise;
+  }
+  return 'PAID';
 }

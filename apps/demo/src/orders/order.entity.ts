@@ -106,6 +106,11 @@ export const ORDER_COLUMNS =
   'paid_via, closed_at, cancel_requested_at, next_check_at, check_attempts, lease_owner, ' +
   'lease_until, last_error, created_at, updated_at';
 
+/** The column of an order field: every column is its field's name in snake_case. */
+export function orderColumn(field: keyof OrderEntity): string {
+  return field.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`);
+}
+
 const integer = (value: unknown) => Number(value);
 const maybeInteger = (value: unknown) => (value === null ? null : Number(value));
 

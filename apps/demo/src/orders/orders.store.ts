@@ -92,8 +92,7 @@ export class OrdersStore {
     return this.transactions.writeIf(
       {
         table: 'orders',
-        id: orderId,
-        status: 'UNPAID',
+        where: { id: orderId, status: 'UNPAID' },
         set: {
           prepay_id: prepayId,
           prepay_expires_at: prepayExpiresAt,
@@ -110,8 +109,7 @@ export class OrdersStore {
     return this.transactions.writeIf(
       {
         table: 'orders',
-        id: order.id,
-        status: 'UNPAID',
+        where: { id: order.id, status: 'UNPAID' },
         set: {
           cancel_requested_at: order.cancelRequestedAt ?? now,
           next_check_at: nextCheckAt,

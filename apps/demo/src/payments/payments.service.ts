@@ -1,17 +1,27 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { Clock } from '../clock';
-import { Statement, type RowInsert, type SqlValue } from '../database/statement';
+import {
+  changedColumn,
+  Statement,
+  type ConditionalUpdate,
+  type InsertValue,
+  type RowInsert,
+  type SqlValue,
+} from '../database/statement';
 import { Transactions } from '../database/transactions';
 import {
   next,
+  PAYMENT_MATCH,
   paymentEvent,
   stateOf,
   storedStatus,
   type OrderEvent,
+  type OrderState,
   type Step,
 } from '../orders/order-machine';
 import {
   ORDER_COLUMNS,
+  orderColumn,
   orderFromRow,
   type OrderEntity,
   type PaymentSource,
@@ -40,11 +50,14 @@ export interface NotificationRecord {
 const ORDER_BY_NO = new Statement(`SELECT ${ORDER_COLUMNS} FROM orders WHERE order_no = $1`);
 
 /**
- * A settle reads the order, then writes what the state machine says: a write that finds the
- * order moved on writes nothing and the settle reads again. Statuses only move forward (UNPAID to
- * PAID or CLOSED, CLOSED to PAID), so three reads always suffice.
+ * After the first write, a settle reads the order and writes what the state machine says; a
+ * write that finds the order moved on writes nothing, and the settle reads again. Statuses only
+ * move forward (UNPAID to PAID or CLOSED, CLOSED to PAID), so three reads always suffice.
  */
 const SETTLE_ATTEMPTS = 3;
+
+/** What a payment does to an unpaid order (the same for UNPAID and CLOSING, checked by a spec). */
+const PAID_FROM_UNPAID = next('UNPAID', 'PAID');
 
 /**
  * Where WeChat's reports of a payment, and of a closed order, change orders. However a payment
@@ -70,6 +83,10 @@ export class PaymentsService {
     source: PaymentSource,
     notification?: NotificationRecord,
   ): Promise<SettleOutcome> {
+    if (await this.payUnpaidOrder(evidence, source, notification)) {
+      this.report(PAID_FROM_UNPAID, evidence, source);
+      return 'PAID';
+    }
     for (let attempt = 1; ; attempt++) {
       const [row] = await this.transactions.read(ORDER_BY_NO, [evidence.outTradeNo]);
       const order = row ? orderFromRow(row) : undefined;
@@ -77,7 +94,7 @@ export class PaymentsService {
       const state = stateOf(order, this.clock.now());
       const step = next(state, event);
       if (await this.write(order, state, step, evidence, source, notification)) {
-        this.report(order, step, evidence, source);
+        if (order) this.report(step, evidence, source);
         return step.outcome as SettleOutcome;
       }
       if (attempt === SETTLE_ATTEMPTS) {
@@ -92,8 +109,7 @@ export class PaymentsService {
     return this.transactions.writeIf(
       {
         table: 'orders',
-        id: orderId,
-        status: 'UNPAID',
+        where: { id: orderId, status: 'UNPAID' },
         set: {
           status: 'CLOSED',
           closed_at: now,
@@ -107,44 +123,92 @@ export class PaymentsService {
     );
   }
 
+  /**
+   * The usual case, written before anything is read: the payment of an unpaid order with the
+   * appid, mch_id and amount it was placed with. The update is guarded by exactly those facts
+   * (PAYMENT_MATCH) and the unpaid status, so it moves an order only where reading it first would
+   * have led to the same step; anywhere else it changes nothing, and the order is read.
+   */
+  private payUnpaidOrder(
+    evidence: PaymentEvidence,
+    source: PaymentSource,
+    notification: NotificationRecord | undefined,
+  ): Promise<boolean> {
+    const where: Record<string, SqlValue> = { order_no: evidence.outTradeNo, status: 'UNPAID' };
+    for (const match of PAYMENT_MATCH) where[orderColumn(match.order)] = evidence[match.reported];
+    const update = { table: 'orders', where, set: this.paid(evidence, source) };
+    return this.transactions.writeIf(
+      update,
+      this.rows(changedColumn('id'), undefined, PAID_FROM_UNPAID, evidence, source, notification),
+    );
+  }
+
   private write(
     order: OrderEntity | undefined,
-    state: ReturnType<typeof stateOf>,
+    state: OrderState,
     step: Step,
     evidence: PaymentEvidence,
     source: PaymentSource,
     notification: NotificationRecord | undefined,
   ): Promise<boolean> {
-    const now = this.clock.now();
-    const inserts: RowInsert[] = [];
-    let set: Record<string, SqlValue> | undefined;
-    if (order && step.to === 'PAID' && state !== 'PAID') {
-      set = {
-        status: 'PAID',
-        transaction_id: evidence.transactionId,
-        paid_at: now,
-        paid_via: source,
-        next_check_at: null,
-        lease_owner: null,
-        lease_until: null,
-        last_error: null,
-        updated_at: now,
-      };
-    } else if (step.effects.includes('stopChecks')) {
-      // Asking WeChat again cannot change the amount: a person takes it from here.
-      set = { next_check_at: null, lease_owner: null, lease_until: null };
+    const status = storedStatus(state);
+    let update: ConditionalUpdate | undefined;
+    if (order && status) {
+      const where = { id: order.id, status };
+      if (step.to === 'PAID' && state !== 'PAID') {
+        update = { table: 'orders', where, set: this.paid(evidence, source) };
+      } else if (step.effects.includes('stopChecks')) {
+        // Asking WeChat again cannot change the amount: a person takes it from here.
+        const set = { next_check_at: null, lease_owner: null, lease_until: null };
+        update = { table: 'orders', where, set };
+      }
     }
-    if (order && step.effects.includes('fulfil')) {
-      inserts.push({
+    return this.transactions.writeIf(
+      update,
+      this.rows(order?.id, order, step, evidence, source, notification),
+    );
+  }
+
+  private paid(evidence: PaymentEvidence, source: PaymentSource): Record<string, SqlValue> {
+    const now = this.clock.now();
+    return {
+      status: 'PAID',
+      transaction_id: evidence.transactionId,
+      paid_at: now,
+      paid_via: source,
+      next_check_at: null,
+      lease_owner: null,
+      lease_until: null,
+      last_error: null,
+      updated_at: now,
+    };
+  }
+
+  /**
+   * The rows a step writes besides the order's own: its fulfilment, a review (steps that review
+   * come from reading the order) and the notification.
+   */
+  private rows(
+    orderId: InsertValue | undefined,
+    order: OrderEntity | undefined,
+    step: Step,
+    evidence: PaymentEvidence,
+    source: PaymentSource,
+    notification: NotificationRecord | undefined,
+  ): RowInsert[] {
+    const now = this.clock.now();
+    const rows: RowInsert[] = [];
+    if (orderId !== undefined && step.effects.includes('fulfil')) {
+      rows.push({
         table: 'fulfilments',
-        values: { order_id: order.id, order_no: order.orderNo, source, created_at: now },
+        values: { order_id: orderId, order_no: evidence.outTradeNo, source, created_at: now },
       });
     }
     if (order && step.effects.includes('review')) {
-      inserts.push(this.review(order, evidence, step.outcome as ReviewKind, now));
+      rows.push(this.review(order, evidence, step.outcome as ReviewKind, now));
     }
     if (notification) {
-      inserts.push({
+      rows.push({
         table: 'payment_notifications',
         values: {
           received_at: notification.receivedAt,
@@ -156,10 +220,7 @@ export class PaymentsService {
         },
       });
     }
-    const status = storedStatus(state);
-    const update =
-      order && set && status ? { table: 'orders', id: order.id, status, set } : undefined;
-    return this.transactions.writeIf(update, inserts);
+    return rows;
   }
 
   /** One review row per order, kind and transaction: the unique index turns a repeat into a no-op. */
@@ -193,18 +254,13 @@ export class PaymentsService {
     };
   }
 
-  private report(
-    order: OrderEntity | undefined,
-    step: Step,
-    evidence: PaymentEvidence,
-    source: PaymentSource,
-  ): void {
+  private report(step: Step, evidence: PaymentEvidence, source: PaymentSource): void {
     const orderNo = evidence.outTradeNo;
     if (step.outcome === 'PAID') {
       this.logger.log(`order ${orderNo} paid (${source}), transaction ${evidence.transactionId}`);
     } else if (step.outcome === 'PAID_AFTER_CLOSE') {
       this.logger.warn(`order ${orderNo} was closed here but paid at WeChat; recorded for review`);
-    } else if (order && step.effects.includes('review')) {
+    } else if (step.effects.includes('review')) {
       this.logger.warn(`payment for order ${orderNo} needs review: ${step.outcome}`);
     }
   }
