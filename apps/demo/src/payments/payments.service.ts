@@ -58,6 +58,10 @@ const SETTLE_ATTEMPTS = 3;
 
 /** What a payment does to an unpaid order (the same for UNPAID and CLOSING, checked by a spec). */
 const PAID_FROM_UNPAID = next('UNPAID', 'PAID');
+/** Each order column a payment must match, with the reported field it must equal. */
+const MATCHED_COLUMNS = PAYMENT_MATCH.map(
+  (match) => [orderColumn(match.order), match.reported] as const,
+);
 
 /**
  * Where WeChat's reports of a payment, and of a closed order, change orders. However a payment
@@ -135,7 +139,7 @@ export class PaymentsService {
     notification: NotificationRecord | undefined,
   ): Promise<boolean> {
     const where: Record<string, SqlValue> = { order_no: evidence.outTradeNo, status: 'UNPAID' };
-    for (const match of PAYMENT_MATCH) where[orderColumn(match.order)] = evidence[match.reported];
+    for (const [column, reported] of MATCHED_COLUMNS) where[column] = evidence[reported];
     const update = { table: 'orders', where, set: this.paid(evidence, source) };
     return this.transactions.writeIf(
       update,
