@@ -1,4 +1,4 @@
-import { PaymentNotificationEntity } from '../../apps/demo/src/database/entities';
+import { PaymentNotificationEntity } from '../../apps/demo/src/payments/payment-notification.entity';
 import { DemoHarness } from './harness';
 
 describe.each([

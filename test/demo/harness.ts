@@ -22,7 +22,8 @@ import { AppModule } from '../../apps/demo/src/app.module';
 import { configureDemoApp } from '../../apps/demo/src/bootstrap';
 import { Clock } from '../../apps/demo/src/clock';
 import { loadDemoConfig, type DemoConfig } from '../../apps/demo/src/config/demo.config';
-import { FulfilmentEntity, OrderEntity } from '../../apps/demo/src/database/entities';
+import { OrderEntity } from '../../apps/demo/src/orders/order.entity';
+import { FulfilmentEntity } from '../../apps/demo/src/payments/fulfilment.entity';
 import { WechatLink } from './wechat-link';
 
 export const isPostgres = /^postgres(ql)?:\/\//.test(process.env.DATABASE_URL ?? '');

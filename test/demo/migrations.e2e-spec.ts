@@ -3,7 +3,8 @@ import {
   buildDataSourceOptions,
   MIGRATIONS,
 } from '../../apps/demo/src/database/data-source-options';
-import { OrderItemEntity, PaymentReviewEntity } from '../../apps/demo/src/database/entities';
+import { OrderItemEntity } from '../../apps/demo/src/orders/order-item.entity';
+import { PaymentReviewEntity } from '../../apps/demo/src/payments/payment-review.entity';
 import { SEED_PRODUCTS } from '../../apps/demo/src/database/migrations/1763880000001-SeedCatalogue';
 import { createTestDatabase, isPostgres, type TestDatabase } from './harness';
 

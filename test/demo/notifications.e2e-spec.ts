@@ -3,11 +3,9 @@ import {
   parseNotifyReply,
   type PaymentNotificationOptions,
 } from 'nestjs-wechat-pay-v2/testing';
-import {
-  FulfilmentEntity,
-  PaymentNotificationEntity,
-  PaymentReviewEntity,
-} from '../../apps/demo/src/database/entities';
+import { FulfilmentEntity } from '../../apps/demo/src/payments/fulfilment.entity';
+import { PaymentNotificationEntity } from '../../apps/demo/src/payments/payment-notification.entity';
+import { PaymentReviewEntity } from '../../apps/demo/src/payments/payment-review.entity';
 import { PaymentsService, type SettleOutcome } from '../../apps/demo/src/payments/payments.service';
 import { ReconcilerService } from '../../apps/demo/src/reconciler/reconciler.service';
 import { DemoHarness, type CheckoutBody, type Shopper } from './harness';

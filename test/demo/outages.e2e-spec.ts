@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { Client } from 'pg';
 import Database from 'better-sqlite3';
-import { OrderEntity } from '../../apps/demo/src/database/entities';
+import { OrderEntity } from '../../apps/demo/src/orders/order.entity';
 import { ReconcilerService } from '../../apps/demo/src/reconciler/reconciler.service';
 import {
   DemoHarness,

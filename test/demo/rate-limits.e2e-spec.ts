@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import Redis from 'ioredis';
 import { issueToken } from '../../apps/demo/src/auth/session-token';
-import { SessionEntity, UserEntity } from '../../apps/demo/src/database/entities';
+import { SessionEntity } from '../../apps/demo/src/auth/session.entity';
+import { UserEntity } from '../../apps/demo/src/auth/user.entity';
 import { DemoHarness, freePort, type DemoInstance, type Shopper } from './harness';
 
 const REDIS_URL = 'redis://127.0.0.1:6379';

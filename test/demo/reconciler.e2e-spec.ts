@@ -6,7 +6,8 @@ import {
 import type { TestingModuleBuilder } from '@nestjs/testing';
 import { BetterSqlite3QueryRunner } from 'typeorm/driver/better-sqlite3/BetterSqlite3QueryRunner';
 import { PostgresQueryRunner } from 'typeorm/driver/postgres/PostgresQueryRunner';
-import { FulfilmentEntity, OrderEntity } from '../../apps/demo/src/database/entities';
+import { OrderEntity } from '../../apps/demo/src/orders/order.entity';
+import { FulfilmentEntity } from '../../apps/demo/src/payments/fulfilment.entity';
 import { PaymentsService } from '../../apps/demo/src/payments/payments.service';
 import {
   ReconcilerService,

@@ -1,23 +1,8 @@
 import { Body, Controller, HttpCode, Post } from '@nestjs/common';
-import { ApiOkResponse, ApiProperty, ApiTags } from '@nestjs/swagger';
-import { IsString, Length } from 'class-validator';
+import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { RateLimited } from '../rate-limit/rate-limit.decorator';
+import { LoginDto, LoginResponseDto } from './auth.dto';
 import { AuthService } from './auth.service';
-
-export class LoginDto {
-  @ApiProperty({ description: 'The code from wx.login(): valid 5 minutes, single use' })
-  @IsString()
-  @Length(1, 128)
-  code!: string;
-}
-
-export class LoginResponseDto {
-  @ApiProperty({ description: 'Send as Authorization: Bearer <token>' })
-  token!: string;
-
-  @ApiProperty({ description: 'Seconds until the token expires' })
-  expiresIn!: number;
-}
 
 @ApiTags('auth')
 @Controller('api/auth')

@@ -1,9 +1,10 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { SessionEntity, UserEntity } from '../database/entities';
 import { AuthController } from './auth.controller';
 import { AuthService } from './auth.service';
+import { SessionEntity } from './session.entity';
 import { SessionGuard } from './session.guard';
+import { UserEntity } from './user.entity';
 
 @Module({
   imports: [TypeOrmModule.forFeature([UserEntity, SessionEntity])],

@@ -2,11 +2,23 @@ import { Inject, Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { WechatLoginService } from 'nestjs-wechat-pay-v2';
 import { LessThan, Repository } from 'typeorm';
+import { Statement } from '../database/statement';
 import { Transactions } from '../database/transactions';
 import { Clock } from '../clock';
 import { DEMO_CONFIG, type DemoConfig } from '../config/demo.config';
-import { SessionEntity, UserEntity } from '../database/entities';
+import { SessionEntity } from './session.entity';
+import { SessionCache } from './session-cache';
 import { issueToken, sessionIdFromToken } from './session-token';
+import { UserEntity } from './user.entity';
+
+/** A session the cache does not hold is read with its user in one statement. */
+const SESSION_USER = new Statement(
+  'SELECT u.id, u.openid, s.expires_at FROM sessions s JOIN users u ON u.id = s.user_id ' +
+    'WHERE s.id = $1',
+);
+/** How long a session read from the database is reused, and how many are kept. */
+const SESSION_CACHE_MS = 60_000;
+const SESSION_CACHE_ENTRIES = 10_000;
 
 export interface AuthenticatedUser {
   id: number;
@@ -15,10 +27,11 @@ export interface AuthenticatedUser {
 
 @Injectable()
 export class AuthService {
+  private readonly recent = new SessionCache(SESSION_CACHE_MS, SESSION_CACHE_ENTRIES);
+
   constructor(
     private readonly wechatLogin: WechatLoginService,
     @InjectRepository(UserEntity) private readonly users: Repository<UserEntity>,
-    @InjectRepository(SessionEntity) private readonly sessions: Repository<SessionEntity>,
     @Inject(DEMO_CONFIG) private readonly config: DemoConfig,
     private readonly clock: Clock,
     private readonly transactions: Transactions,
@@ -50,10 +63,20 @@ export class AuthService {
   async authenticate(token: string): Promise<AuthenticatedUser | undefined> {
     const sessionId = sessionIdFromToken(this.config.sessionSecret, token);
     if (!sessionId) return undefined;
-    const session = await this.sessions.findOneBy({ id: sessionId });
-    if (!session || session.expiresAt <= this.clock.now()) return undefined;
-    const user = await this.users.findOneBy({ id: session.userId });
-    return user ? { id: user.id, openid: user.openid } : undefined;
+    const now = this.clock.now();
+    let session = this.recent.get(sessionId, now);
+    if (!session) {
+      const [row] = await this.transactions.read<{
+        id: unknown;
+        openid: string;
+        expires_at: unknown;
+      }>(SESSION_USER, [sessionId]);
+      if (!row) return undefined;
+      session = { userId: Number(row.id), openid: row.openid, expiresAt: Number(row.expires_at) };
+      this.recent.set(sessionId, session, now);
+    }
+    if (session.expiresAt <= now) return undefined;
+    return { id: session.userId, openid: session.openid };
   }
 
   private async findOrCreateUser(openid: string): Promise<UserEntity> {

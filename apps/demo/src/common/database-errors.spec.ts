@@ -1,3 +1,4 @@
+import { runInNewContext } from 'node:vm';
 import { QueryFailedError, QueryRunnerProviderAlreadyReleasedError } from 'typeorm';
 import { databaseUnavailableReason } from './database-errors';
 
@@ -22,6 +23,14 @@ describe('databaseUnavailableReason', () => {
     expect(databaseUnavailableReason(new QueryRunnerProviderAlreadyReleasedError())).toBe(
       'connection lost',
     );
+  });
+
+  it('recognises a driver error made in another realm, as a native driver may throw it', () => {
+    const busy: unknown = runInNewContext(
+      "Object.assign(new Error('database is locked'), { code: 'SQLITE_BUSY' })",
+    );
+    expect(busy instanceof Object).toBe(false);
+    expect(databaseUnavailableReason(busy)).toBe('SQLITE_BUSY');
   });
 
   it('recognises a busy SQLite database and one that was closed', () => {

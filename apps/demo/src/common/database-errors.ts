@@ -55,7 +55,9 @@ export function databaseUnavailableReason(error: unknown): string | undefined {
   }
   const seen = new Set<unknown>();
   let current: unknown = error;
-  while (current instanceof Object && !seen.has(current)) {
+  // Not `instanceof Object`: a driver's error can come from another realm (better-sqlite3 makes
+  // its errors with the class of the context that first loaded it), and is an object all the same.
+  while (typeof current === 'object' && current !== null && !seen.has(current)) {
     seen.add(current);
     const { code, message } = current as { code?: unknown; message?: unknown };
     if (typeof code === 'string') {

@@ -1,10 +1,29 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { DataSourceOptions } from 'typeorm';
-import { ENTITIES } from './entities';
+import { SessionEntity } from '../auth/session.entity';
+import { UserEntity } from '../auth/user.entity';
+import { ProductEntity } from '../catalog/product.entity';
+import { OrderItemEntity } from '../orders/order-item.entity';
+import { OrderEntity } from '../orders/order.entity';
+import { FulfilmentEntity } from '../payments/fulfilment.entity';
+import { PaymentNotificationEntity } from '../payments/payment-notification.entity';
+import { PaymentReviewEntity } from '../payments/payment-review.entity';
 import { InitialSchema1763880000000 } from './migrations/1763880000000-InitialSchema';
 import { SeedCatalogue1763880000001 } from './migrations/1763880000001-SeedCatalogue';
 import { FenColumnsBigint1763880000002 } from './migrations/1763880000002-FenColumnsBigint';
+
+/** Each feature folder holds its own entities; the schema itself comes from MIGRATIONS. */
+export const ENTITIES = [
+  UserEntity,
+  SessionEntity,
+  ProductEntity,
+  OrderEntity,
+  OrderItemEntity,
+  FulfilmentEntity,
+  PaymentNotificationEntity,
+  PaymentReviewEntity,
+];
 
 export const MIGRATIONS = [
   InitialSchema1763880000000,

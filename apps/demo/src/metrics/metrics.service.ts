@@ -7,7 +7,8 @@ import type {
 } from 'nestjs-wechat-pay-v2';
 import { DataSource } from 'typeorm';
 import { Clock } from '../clock';
-import { OrderEntity, type OrderStatus } from '../database/entities';
+import type { OrderStatus } from '../orders/order-machine';
+import { OrderEntity } from '../orders/order.entity';
 import type { ReconcileOutcome, ReconcileSummary } from '../reconciler/reconciler.service';
 
 const ORDER_STATUSES: OrderStatus[] = ['UNPAID', 'PAID', 'CLOSED'];

@@ -21,6 +21,7 @@ import {
   OrderDto,
   OrderPageDto,
 } from './orders.dto';
+import { CheckoutService } from './checkout.service';
 import { OrderNoPipe } from './order-no.pipe';
 import { OrdersService } from './orders.service';
 
@@ -35,7 +36,10 @@ function clientIp(request: Request): string {
 @UseGuards(SessionGuard)
 @Controller('api/orders')
 export class OrdersController {
-  constructor(private readonly orders: OrdersService) {}
+  constructor(
+    private readonly checkout: CheckoutService,
+    private readonly orders: OrdersService,
+  ) {}
 
   @Post()
   @RateLimited('orders-user', 'orders-ip')
@@ -45,7 +49,7 @@ export class OrdersController {
     @Body() body: CreateOrderDto,
     @Req() req: Request,
   ) {
-    return this.orders.create(user, body.items, clientIp(req));
+    return this.checkout.create(user, body.items, clientIp(req));
   }
 
   @Get()
@@ -68,7 +72,7 @@ export class OrdersController {
     @Param('orderNo', OrderNoPipe) orderNo: string,
     @Req() req: Request,
   ) {
-    return this.orders.pay(user, orderNo, clientIp(req));
+    return this.checkout.pay(user, orderNo, clientIp(req));
   }
 
   @Post(':orderNo/cancel')

@@ -1,20 +1,16 @@
 import { Module } from '@nestjs/common';
-import { TypeOrmModule } from '@nestjs/typeorm';
 import { AuthModule } from '../auth/auth.module';
 import { CatalogModule } from '../catalog/catalog.module';
-import { OrderEntity, OrderItemEntity } from '../database/entities';
 import { PaymentsModule } from '../payments/payments.module';
+import { CheckoutService } from './checkout.service';
 import { OrdersController } from './orders.controller';
 import { OrdersService } from './orders.service';
+import { OrdersStore } from './orders.store';
+import { PrepayService } from './prepay.service';
 
 @Module({
-  imports: [
-    TypeOrmModule.forFeature([OrderEntity, OrderItemEntity]),
-    AuthModule,
-    CatalogModule,
-    PaymentsModule,
-  ],
+  imports: [AuthModule, CatalogModule, PaymentsModule],
   controllers: [OrdersController],
-  providers: [OrdersService],
+  providers: [CheckoutService, OrdersService, OrdersStore, PrepayService],
 })
 export class OrdersModule {}

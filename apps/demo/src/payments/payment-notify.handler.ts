@@ -1,8 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { WechatPayNotifyHandler, type PaymentNotification } from 'nestjs-wechat-pay-v2';
-import type { EntityManager } from 'typeorm';
 import { Clock } from '../clock';
-import { PaymentNotificationEntity, type NotificationOutcome } from '../database/entities';
 import { PaymentsService } from './payments.service';
 
 export class UnknownOrderError extends Error {
@@ -22,8 +20,8 @@ export class UnknownOrderError extends Error {
  * - unknown order: throws, so the answer is FAIL and WeChat keeps trying. Such a notification is
  *   most likely meant for another deployment sharing the merchant account, which may still
  *   accept it.
- * Every notification is stored for audit, whatever the outcome, in the transaction that applies
- * it: a crash cannot keep the payment and lose the notification that caused it.
+ * Every notification is stored for audit, whatever the outcome, in the same write as the change it
+ * causes: a crash cannot keep the payment and lose the notification that caused it.
  */
 @Injectable()
 export class PaymentNotifyHandler {
@@ -45,26 +43,11 @@ export class PaymentNotifyHandler {
         mchId: event.raw.mch_id,
       },
       'notify',
-      (manager, settled) => this.audit(manager, event, settled),
+      { receivedAt: this.clock.now(), raw: JSON.stringify(event.raw) },
     );
     if (outcome !== 'PAID' && outcome !== 'DUPLICATE') {
       this.logger.warn(`notification for ${event.outTradeNo}: ${outcome}`);
     }
     if (outcome === 'UNKNOWN_ORDER') throw new UnknownOrderError(event.outTradeNo);
-  }
-
-  private async audit(
-    manager: EntityManager,
-    event: PaymentNotification,
-    outcome: NotificationOutcome,
-  ): Promise<void> {
-    await manager.getRepository(PaymentNotificationEntity).insert({
-      receivedAt: this.clock.now(),
-      outTradeNo: event.outTradeNo,
-      transactionId: event.transactionId,
-      totalFee: event.totalFee,
-      outcome,
-      raw: JSON.stringify(event.raw),
-    });
   }
 }

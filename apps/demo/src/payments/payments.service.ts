@@ -1,15 +1,33 @@
 import { Injectable, Logger } from '@nestjs/common';
-import type { EntityManager } from 'typeorm';
 import { Clock } from '../clock';
 import {
-  FulfilmentEntity,
-  OrderEntity,
-  PaymentReviewEntity,
-  type NotificationOutcome,
-  type PaymentSource,
-  type ReviewKind,
-} from '../database/entities';
+  changedColumn,
+  Statement,
+  type ConditionalUpdate,
+  type InsertValue,
+  type RowInsert,
+  type SqlValue,
+} from '../database/statement';
 import { Transactions } from '../database/transactions';
+import {
+  next,
+  PAYMENT_MATCH,
+  paymentEvent,
+  stateOf,
+  storedStatus,
+  type OrderEvent,
+  type OrderState,
+  type Step,
+} from '../orders/order-machine';
+import {
+  ORDER_COLUMNS,
+  orderColumn,
+  orderFromRow,
+  type OrderEntity,
+  type PaymentSource,
+} from '../orders/order.entity';
+import type { NotificationOutcome } from './payment-notification.entity';
+import type { ReviewKind } from './payment-review.entity';
 
 /** What WeChat reported about a payment, from a notification or from orderquery. */
 export interface PaymentEvidence {
@@ -22,14 +40,37 @@ export interface PaymentEvidence {
 
 export type SettleOutcome = NotificationOutcome;
 
+/** A notification to keep with the settlement it caused (payment_notifications). */
+export interface NotificationRecord {
+  receivedAt: number;
+  /** The notification's fields as JSON. */
+  raw: string;
+}
+
+const ORDER_BY_NO = new Statement(`SELECT ${ORDER_COLUMNS} FROM orders WHERE order_no = $1`);
+
 /**
- * The one place an order becomes paid. Whether the payment was learned from a notification, from
- * orderquery on a GET, or from the reconciler, and however those race, the order moves to PAID
- * once and gets one fulfilment:
- * - the transition is a conditional UPDATE ... WHERE status = 'UNPAID' whose affected-row count
- *   says who won; every loser sees 0 rows and reports a duplicate;
- * - the fulfilment row is inserted in the same transaction and its order_id is unique, so even a
- *   bug upstream could not fulfil twice.
+ * After the first write, a settle reads the order and writes what the state machine says; a
+ * write that finds the order moved on writes nothing, and the settle reads again. Statuses only
+ * move forward (UNPAID to PAID or CLOSED, CLOSED to PAID), so three reads always suffice.
+ */
+const SETTLE_ATTEMPTS = 3;
+
+/** What a payment does to an unpaid order (the same for UNPAID and CLOSING, checked by a spec). */
+const PAID_FROM_UNPAID = next('UNPAID', 'PAID');
+/** Each order column a payment must match, with the reported field it must equal. */
+const MATCHED_COLUMNS = PAYMENT_MATCH.map(
+  (match) => [orderColumn(match.order), match.reported] as const,
+);
+
+/**
+ * Where WeChat's reports of a payment, and of a closed order, change orders. However a payment
+ * is learned (a notification, orderquery on a GET, the reconciler) and however those race, the
+ * order moves to PAID once and gets one fulfilment:
+ * - the transition is a conditional update (`... WHERE id = ? AND status = <status read>`) whose
+ *   affected-row count says who won; the fulfilment, a review and the notification's audit row
+ *   are written only with it, in one unit, and every loser reads again and finds a duplicate;
+ * - the fulfilment's order_id is unique, so even a bug upstream could not fulfil twice.
  */
 @Injectable()
 export class PaymentsService {
@@ -40,145 +81,191 @@ export class PaymentsService {
     private readonly clock: Clock,
   ) {}
 
-  /**
-   * `record`, when given, runs in the settle transaction with its outcome: whatever it writes
-   * commits with the settlement or not at all.
-   */
-  settle(
+  /** `notification`, when given, is stored with the settlement, whatever its outcome. */
+  async settle(
     evidence: PaymentEvidence,
     source: PaymentSource,
-    record?: (manager: EntityManager, outcome: SettleOutcome) => Promise<void>,
+    notification?: NotificationRecord,
   ): Promise<SettleOutcome> {
-    return this.transactions.run(async (manager) => {
-      const outcome = await this.settleIn(manager, evidence, source);
-      if (record) await record(manager, outcome);
-      return outcome;
-    });
-  }
-
-  private async settleIn(
-    manager: EntityManager,
-    evidence: PaymentEvidence,
-    source: PaymentSource,
-  ): Promise<SettleOutcome> {
-    const orders = manager.getRepository(OrderEntity);
-    const order = await orders.findOneBy({ orderNo: evidence.outTradeNo });
-    if (!order) return 'UNKNOWN_ORDER';
-
-    if (evidence.appId !== order.appId || evidence.mchId !== order.mchId) {
-      await this.review(manager, order, evidence, 'MERCHANT_MISMATCH', {
-        expected: { appId: order.appId, mchId: order.mchId },
-        reported: { appId: evidence.appId, mchId: evidence.mchId },
-      });
-      return 'MERCHANT_MISMATCH';
-    }
-    if (evidence.totalFee !== order.amountFen) {
-      await this.review(manager, order, evidence, 'AMOUNT_MISMATCH', {
-        expectedFen: order.amountFen,
-        reportedFen: evidence.totalFee,
-      });
-      // Asking WeChat again cannot change the amount: a person takes it from here.
-      await orders.update(
-        { id: order.id, status: 'UNPAID' },
-        { nextCheckAt: null, leaseOwner: null, leaseUntil: null },
-      );
-      return 'AMOUNT_MISMATCH';
-    }
-
-    const now = this.clock.now();
-    const paid = {
-      status: 'PAID' as const,
-      transactionId: evidence.transactionId,
-      paidAt: now,
-      paidVia: source,
-      nextCheckAt: null,
-      leaseOwner: null,
-      leaseUntil: null,
-      lastError: null,
-      updatedAt: now,
-    };
-    const fromUnpaid = await orders.update({ id: order.id, status: 'UNPAID' }, paid);
-    if (fromUnpaid.affected === 1) {
-      await this.fulfil(manager, order, source, now);
-      this.logger.log(
-        `order ${order.orderNo} paid (${source}), transaction ${evidence.transactionId}`,
-      );
+    if (await this.payUnpaidOrder(evidence, source, notification)) {
+      this.report(PAID_FROM_UNPAID, evidence, source);
       return 'PAID';
     }
-
-    // A payment WeChat confirms for an order we had closed (the user paid just before the close
-    // reached WeChat) is real money: record it, fulfil it, and flag it for a person.
-    const fromClosed = await orders.update({ id: order.id, status: 'CLOSED' }, paid);
-    if (fromClosed.affected === 1) {
-      await this.fulfil(manager, order, source, now);
-      await this.review(manager, order, evidence, 'PAID_AFTER_CLOSE', { closedAt: order.closedAt });
-      this.logger.warn(
-        `order ${order.orderNo} was closed here but paid at WeChat; recorded for review`,
-      );
-      return 'PAID_AFTER_CLOSE';
+    for (let attempt = 1; ; attempt++) {
+      const [row] = await this.transactions.read(ORDER_BY_NO, [evidence.outTradeNo]);
+      const order = row ? orderFromRow(row) : undefined;
+      const event: OrderEvent = order ? paymentEvent(order, evidence) : 'PAID';
+      const state = stateOf(order, this.clock.now());
+      const step = next(state, event);
+      if (await this.write(order, state, step, evidence, source, notification)) {
+        if (order) this.report(step, evidence, source);
+        return step.outcome as SettleOutcome;
+      }
+      if (attempt === SETTLE_ATTEMPTS) {
+        throw new Error(`order ${evidence.outTradeNo} kept changing while being settled`);
+      }
     }
-    return 'DUPLICATE';
   }
 
-  private async fulfil(
-    manager: EntityManager,
-    order: OrderEntity,
+  /** Moves an unpaid order to CLOSED; false when it was no longer unpaid (it just got paid, say). */
+  async close(orderId: number): Promise<boolean> {
+    const now = this.clock.now();
+    return this.transactions.writeIf(
+      {
+        table: 'orders',
+        where: { id: orderId, status: 'UNPAID' },
+        set: {
+          status: 'CLOSED',
+          closed_at: now,
+          next_check_at: null,
+          lease_owner: null,
+          lease_until: null,
+          updated_at: now,
+        },
+      },
+      [],
+    );
+  }
+
+  /**
+   * The usual case, written before anything is read: the payment of an unpaid order with the
+   * appid, mch_id and amount it was placed with. The update is guarded by exactly those facts
+   * (PAYMENT_MATCH) and the unpaid status, so it moves an order only where reading it first would
+   * have led to the same step; anywhere else it changes nothing, and the order is read.
+   */
+  private payUnpaidOrder(
+    evidence: PaymentEvidence,
     source: PaymentSource,
-    now: number,
-  ) {
-    await manager.getRepository(FulfilmentEntity).insert({
-      orderId: order.id,
-      orderNo: order.orderNo,
-      source,
-      createdAt: now,
-    });
+    notification: NotificationRecord | undefined,
+  ): Promise<boolean> {
+    const where: Record<string, SqlValue> = { order_no: evidence.outTradeNo, status: 'UNPAID' };
+    for (const [column, reported] of MATCHED_COLUMNS) where[column] = evidence[reported];
+    const update = { table: 'orders', where, set: this.paid(evidence, source) };
+    return this.transactions.writeIf(
+      update,
+      this.rows(changedColumn('id'), undefined, PAID_FROM_UNPAID, evidence, source, notification),
+    );
   }
 
-  /** One review row per order, kind and transaction, however often the same evidence arrives. */
-  private async review(
-    manager: EntityManager,
+  private write(
+    order: OrderEntity | undefined,
+    state: OrderState,
+    step: Step,
+    evidence: PaymentEvidence,
+    source: PaymentSource,
+    notification: NotificationRecord | undefined,
+  ): Promise<boolean> {
+    const status = storedStatus(state);
+    let update: ConditionalUpdate | undefined;
+    if (order && status) {
+      const where = { id: order.id, status };
+      if (step.to === 'PAID' && state !== 'PAID') {
+        update = { table: 'orders', where, set: this.paid(evidence, source) };
+      } else if (step.effects.includes('stopChecks')) {
+        // Asking WeChat again cannot change the amount: a person takes it from here.
+        const set = { next_check_at: null, lease_owner: null, lease_until: null };
+        update = { table: 'orders', where, set };
+      }
+    }
+    return this.transactions.writeIf(
+      update,
+      this.rows(order?.id, order, step, evidence, source, notification),
+    );
+  }
+
+  private paid(evidence: PaymentEvidence, source: PaymentSource): Record<string, SqlValue> {
+    const now = this.clock.now();
+    return {
+      status: 'PAID',
+      transaction_id: evidence.transactionId,
+      paid_at: now,
+      paid_via: source,
+      next_check_at: null,
+      lease_owner: null,
+      lease_until: null,
+      last_error: null,
+      updated_at: now,
+    };
+  }
+
+  /**
+   * The rows a step writes besides the order's own: its fulfilment, a review (steps that review
+   * come from reading the order) and the notification.
+   */
+  private rows(
+    orderId: InsertValue | undefined,
+    order: OrderEntity | undefined,
+    step: Step,
+    evidence: PaymentEvidence,
+    source: PaymentSource,
+    notification: NotificationRecord | undefined,
+  ): RowInsert[] {
+    const now = this.clock.now();
+    const rows: RowInsert[] = [];
+    if (orderId !== undefined && step.effects.includes('fulfil')) {
+      rows.push({
+        table: 'fulfilments',
+        values: { order_id: orderId, order_no: evidence.outTradeNo, source, created_at: now },
+      });
+    }
+    if (order && step.effects.includes('review')) {
+      rows.push(this.review(order, evidence, step.outcome as ReviewKind, now));
+    }
+    if (notification) {
+      rows.push({
+        table: 'payment_notifications',
+        values: {
+          received_at: notification.receivedAt,
+          out_trade_no: evidence.outTradeNo,
+          transaction_id: evidence.transactionId,
+          total_fee: evidence.totalFee,
+          outcome: step.outcome,
+          raw: notification.raw,
+        },
+      });
+    }
+    return rows;
+  }
+
+  /** One review row per order, kind and transaction: the unique index turns a repeat into a no-op. */
+  private review(
     order: OrderEntity,
     evidence: PaymentEvidence,
     kind: ReviewKind,
-    details: Record<string, unknown>,
-  ): Promise<void> {
-    // The unique (order_no, kind, transaction_id) index turns a repeat into a no-op.
-    const inserted = await manager
-      .createQueryBuilder()
-      .insert()
-      .into(PaymentReviewEntity)
-      .values({
-        createdAt: this.clock.now(),
-        orderNo: order.orderNo,
-        transactionId: evidence.transactionId,
+    now: number,
+  ): RowInsert {
+    const details =
+      kind === 'MERCHANT_MISMATCH'
+        ? {
+            expected: { appId: order.appId, mchId: order.mchId },
+            reported: { appId: evidence.appId, mchId: evidence.mchId },
+          }
+        : kind === 'AMOUNT_MISMATCH'
+          ? { expectedFen: order.amountFen, reportedFen: evidence.totalFee }
+          : { closedAt: order.closedAt };
+    return {
+      table: 'payment_reviews',
+      values: {
+        created_at: now,
+        order_no: order.orderNo,
+        transaction_id: evidence.transactionId,
         kind,
-        expectedFen: order.amountFen,
-        reportedFen: evidence.totalFee,
+        expected_fen: order.amountFen,
+        reported_fen: evidence.totalFee,
         details: JSON.stringify(details),
-      })
-      .orIgnore()
-      .execute();
-    if (inserted.identifiers.length > 0 && inserted.identifiers[0] !== undefined) {
-      this.logger.warn(`payment for order ${order.orderNo} needs review: ${kind}`);
-    }
+      },
+      ignoreDuplicate: true,
+    };
   }
 
-  /** Moves an unpaid order to CLOSED; false when it was no longer unpaid (e.g. it just got paid). */
-  close(orderId: number): Promise<boolean> {
-    return this.transactions.run(async (manager) => {
-      const now = this.clock.now();
-      const result = await manager.getRepository(OrderEntity).update(
-        { id: orderId, status: 'UNPAID' },
-        {
-          status: 'CLOSED',
-          closedAt: now,
-          nextCheckAt: null,
-          leaseOwner: null,
-          leaseUntil: null,
-          updatedAt: now,
-        },
-      );
-      return result.affected === 1;
-    });
+  private report(step: Step, evidence: PaymentEvidence, source: PaymentSource): void {
+    const orderNo = evidence.outTradeNo;
+    if (step.outcome === 'PAID') {
+      this.logger.log(`order ${orderNo} paid (${source}), transaction ${evidence.transactionId}`);
+    } else if (step.outcome === 'PAID_AFTER_CLOSE') {
+      this.logger.warn(`order ${orderNo} was closed here but paid at WeChat; recorded for review`);
+    } else if (step.effects.includes('review')) {
+      this.logger.warn(`payment for order ${orderNo} needs review: ${step.outcome}`);
+    }
   }
 }

@@ -1,10 +1,11 @@
 import { Module } from '@nestjs/common';
 import { PaymentsModule } from '../payments/payments.module';
+import { ReconcilerJob } from './reconciler.job';
 import { ReconcilerService } from './reconciler.service';
 
 @Module({
   imports: [PaymentsModule],
-  providers: [ReconcilerService],
+  providers: [ReconcilerService, ReconcilerJob],
   exports: [ReconcilerService],
 })
 export class ReconcilerModule {}

@@ -1,23 +1,16 @@
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
-import {
-  Inject,
-  Injectable,
-  Logger,
-  type OnApplicationBootstrap,
-  type OnModuleDestroy,
-} from '@nestjs/common';
-import { SchedulerRegistry } from '@nestjs/schedule';
-import { WechatPayBusinessError, WechatPayError, WechatPayGateway } from 'nestjs-wechat-pay-v2';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { WechatPayError } from 'nestjs-wechat-pay-v2';
 import { In } from 'typeorm';
 import { Clock } from '../clock';
 import { DEMO_CONFIG, type DemoConfig } from '../config/demo.config';
-import { OrderEntity } from '../database/entities';
+import { Statement } from '../database/statement';
 import { Transactions } from '../database/transactions';
 import { MetricsService } from '../metrics/metrics.service';
-import { OrderSyncService } from '../payments/order-sync.service';
-import { PaymentsService } from '../payments/payments.service';
-import { CLOSE_RETRY_MS, nextCheckAt } from './backoff';
+import { CLOSE_RETRY_MS, nextCheckAt } from '../orders/check-schedule';
+import { OrderEntity } from '../orders/order.entity';
+import { OrderSyncService, type SyncOutcome } from '../payments/order-sync.service';
 import { LeaseBudget } from './lease-budget';
 
 export type ReconcileOutcome =
@@ -36,7 +29,22 @@ export interface ReconcileSummary {
   durationMs: number;
 }
 
-const INTERVAL_NAME = 'order-reconciler';
+/** Releases the lease with the next check time, unless the order changed or another pass took it. */
+const RESCHEDULE = new Statement(
+  'UPDATE orders SET next_check_at = $1, check_attempts = check_attempts + 1, ' +
+    'lease_owner = NULL, lease_until = NULL, last_error = $2, updated_at = $3 ' +
+    "WHERE id = $4 AND status = 'UNPAID' AND lease_owner = $5",
+);
+
+/** What an orderquery or closeorder answer counts as in a pass. */
+const COUNTED_AS: Partial<Record<SyncOutcome, ReconcileOutcome>> = {
+  PAID: 'paid',
+  PAID_AFTER_CLOSE: 'paid',
+  AMOUNT_MISMATCH: 'review',
+  MERCHANT_MISMATCH: 'review',
+  CLOSED: 'closed',
+  DEFERRED: 'deferred',
+};
 
 /**
  * Finds unpaid orders whose next check is due and settles them with WeChat: paid ones through the
@@ -50,37 +58,17 @@ const INTERVAL_NAME = 'order-reconciler';
  * on: see LeaseBudget (per-call timeouts, no renewal).
  */
 @Injectable()
-export class ReconcilerService implements OnApplicationBootstrap, OnModuleDestroy {
+export class ReconcilerService {
   private readonly logger = new Logger(ReconcilerService.name);
   private running: Promise<ReconcileSummary> | undefined;
 
   constructor(
-    private readonly gateway: WechatPayGateway,
     private readonly sync: OrderSyncService,
-    private readonly payments: PaymentsService,
     private readonly transactions: Transactions,
-    private readonly scheduler: SchedulerRegistry,
     private readonly clock: Clock,
     private readonly metrics: MetricsService,
     @Inject(DEMO_CONFIG) private readonly config: DemoConfig,
   ) {}
-
-  onApplicationBootstrap(): void {
-    if (!this.config.reconciler.enabled) return;
-    const timer = setInterval(() => {
-      this.runOnce().catch((error: unknown) =>
-        this.logger.error(
-          `reconciler pass failed: ${error instanceof Error ? error.message : String(error)}`,
-        ),
-      );
-    }, this.config.reconciler.intervalMs);
-    this.scheduler.addInterval(INTERVAL_NAME, timer);
-  }
-
-  onModuleDestroy(): void {
-    if (this.scheduler.doesExist('interval', INTERVAL_NAME))
-      this.scheduler.deleteInterval(INTERVAL_NAME);
-  }
 
   /** One pass. Calls made while a pass is running join that pass instead of starting another. */
   runOnce(): Promise<ReconcileSummary> {
@@ -164,12 +152,7 @@ export class ReconcilerService implements OnApplicationBootstrap, OnModuleDestro
     });
   }
 
-  /** orderquery within the pass's budget, applied through the exactly-once paths. */
-  private async query(order: OrderEntity, readTimeoutMs: number) {
-    const result = await this.gateway.orderQuery({ outTradeNo: order.orderNo }, { readTimeoutMs });
-    return this.sync.apply(order, result, 'reconciler');
-  }
-
+  /** orderquery within the pass's budget, its answer applied through the exactly-once paths. */
   private async reconcile(
     order: OrderEntity,
     owner: string,
@@ -179,40 +162,15 @@ export class ReconcilerService implements OnApplicationBootstrap, OnModuleDestro
     const readTimeoutMs = budget.readTimeoutAt(now);
     if (readTimeoutMs === undefined) return 'deferred';
     try {
-      const outcome = await this.query(order, readTimeoutMs);
-      switch (outcome) {
-        case 'PAID':
-        case 'PAID_AFTER_CLOSE':
-          return 'paid';
-        case 'AMOUNT_MISMATCH':
-        case 'MERCHANT_MISMATCH':
-          return 'review';
-        case 'CLOSED':
-          return 'closed';
-        case 'STILL_UNPAID':
-          if (now >= order.expiresAt || order.cancelRequestedAt !== null)
-            return this.close(order, owner, budget);
-          await this.reschedule(
-            order,
-            owner,
-            nextCheckAt(order, order.checkAttempts + 1, now),
-            null,
-          );
-          return 'unpaid';
-        default:
-          return 'unchanged';
-      }
-    } catch (error) {
-      if (!(error instanceof WechatPayError)) throw error;
-      if (error instanceof WechatPayBusinessError && error.errCode === 'ORDERNOTEXIST') {
-        // WeChat never saw the order (its unifiedorder failed). Until it expires the user may still
-        // pay it through POST /pay, which creates it at WeChat; after that nothing can be paid.
-        if (now >= order.expiresAt || order.cancelRequestedAt !== null) {
-          return (await this.payments.close(order.id)) ? 'closed' : 'unchanged';
-        }
+      const outcome = await this.sync.sync(order, 'reconciler', { readTimeoutMs });
+      if (outcome === 'CLOSE_DUE') return await this.close(order, owner, budget);
+      if (outcome === 'STILL_UNPAID') {
         await this.reschedule(order, owner, nextCheckAt(order, order.checkAttempts + 1, now), null);
         return 'unpaid';
       }
+      return COUNTED_AS[outcome] ?? 'unchanged';
+    } catch (error) {
+      if (!(error instanceof WechatPayError)) throw error;
       await this.reschedule(
         order,
         owner,
@@ -223,6 +181,7 @@ export class ReconcilerService implements OnApplicationBootstrap, OnModuleDestro
     }
   }
 
+  /** closeorder within the budget; a close WeChat refuses for now is tried again later. */
   private async close(
     order: OrderEntity,
     owner: string,
@@ -231,49 +190,27 @@ export class ReconcilerService implements OnApplicationBootstrap, OnModuleDestro
     const readTimeoutMs = budget.readTimeoutAt(this.clock.now());
     if (readTimeoutMs === undefined) return 'deferred';
     try {
-      await this.gateway.closeOrder(order.orderNo, { readTimeoutMs });
-      return (await this.payments.close(order.id)) ? 'closed' : 'unchanged';
+      const outcome = await this.sync.close(order, 'reconciler', {
+        readTimeoutMs,
+        queryTimeoutMs: () => budget.readTimeoutAt(this.clock.now()),
+      });
+      // ORDERPAID: the follow-up orderquery settles a payment, or finds it already recorded.
+      if (outcome === 'AMOUNT_MISMATCH' || outcome === 'MERCHANT_MISMATCH') return 'unchanged';
+      return COUNTED_AS[outcome] ?? 'unchanged';
     } catch (error) {
       if (!(error instanceof WechatPayError)) throw error;
-      if (error instanceof WechatPayBusinessError) {
-        if (error.errCode === 'ORDERPAID') {
-          const queryTimeoutMs = budget.readTimeoutAt(this.clock.now());
-          if (queryTimeoutMs === undefined) return 'deferred';
-          const outcome = await this.query(order, queryTimeoutMs);
-          return outcome === 'PAID' || outcome === 'PAID_AFTER_CLOSE' ? 'paid' : 'unchanged';
-        }
-        if (error.errCode === 'ORDERCLOSED' || error.errCode === 'ORDERNOTEXIST') {
-          return (await this.payments.close(order.id)) ? 'closed' : 'unchanged';
-        }
-      }
       await this.reschedule(order, owner, this.clock.now() + CLOSE_RETRY_MS, describe(error));
       return 'error';
     }
   }
 
-  /** Releases the lease with the next check time, unless the order changed or another pass took it. */
   private async reschedule(
     order: OrderEntity,
     owner: string,
     when: number,
     lastError: string | null,
   ): Promise<void> {
-    await this.transactions.run((manager) =>
-      manager
-        .getRepository(OrderEntity)
-        .createQueryBuilder()
-        .update()
-        .set({
-          nextCheckAt: when,
-          checkAttempts: () => 'check_attempts + 1',
-          leaseOwner: null,
-          leaseUntil: null,
-          lastError,
-          updatedAt: this.clock.now(),
-        })
-        .where(`id = :id AND status = 'UNPAID' AND lease_owner = :owner`, { id: order.id, owner })
-        .execute(),
-    );
+    await this.transactions.write(RESCHEDULE, [when, lastError, this.clock.now(), order.id, owner]);
   }
 }
 

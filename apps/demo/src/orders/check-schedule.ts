@@ -1,7 +1,8 @@
 /**
- * When to ask orderquery about an unpaid order, after WeChat's own guidance (query at 5 s, 30 s,
- * 1 min, 3 min, 5 min, 10 min and 30 min after creation), then every 30 minutes until it expires.
- * Offsets are from the order's creation.
+ * When the reconciler asks orderquery about an unpaid order, after WeChat's own guidance (query at
+ * 5 s, 30 s, 1 min, 3 min, 5 min, 10 min and 30 min after creation), then every 30 minutes until it
+ * expires. Offsets are from the order's creation. The schedule belongs to the order (its
+ * next_check_at column): checkout writes the first check, the reconciler the later ones.
  */
 const CHECK_OFFSETS_MS = [5_000, 30_000, 60_000, 180_000, 300_000, 600_000, 1_800_000];
 const LATER_INTERVAL_MS = 1_800_000;
@@ -10,7 +11,10 @@ export function firstCheckDelay(): number {
   return CHECK_OFFSETS_MS[0];
 }
 
-/** A failed close (WeChat's 5-minute rule, SYSTEMERROR) is tried again this much later. */
+/**
+ * A close WeChat refused for now (its 5-minute rule answers SYSTEMERROR) or could not be asked is
+ * tried again this much later; a cancel brings the next check no later than that.
+ */
 export const CLOSE_RETRY_MS = 60_000;
 
 /**

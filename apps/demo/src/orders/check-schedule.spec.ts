@@ -1,4 +1,4 @@
-import { nextCheckAt } from './backoff';
+import { firstCheckDelay, nextCheckAt } from './check-schedule';
 
 const MIN = 60_000;
 
@@ -8,6 +8,10 @@ describe('nextCheckAt', () => {
   it("follows WeChat's query guidance after creation: 5 s, 30 s, 1, 3, 5, 10 min", () => {
     const offsets = [0, 1, 2, 3, 4, 5].map((attempts) => nextCheckAt(order, attempts, 0));
     expect(offsets).toEqual([5_000, 30_000, MIN, 3 * MIN, 5 * MIN, 10 * MIN]);
+  });
+
+  it('has checkout write the schedule’s first check', () => {
+    expect(firstCheckDelay()).toBe(nextCheckAt(order, 0, 0) - order.createdAt);
   });
 
   it('checks just after expiry rather than waiting for a later slot', () => {
