@@ -1,7 +1,7 @@
 /**
  * @jest-environment jsdom
  */
-import type { ProductDto } from '../../apps/demo/src/catalog/catalog.module';
+import type { ProductDto } from '../../apps/demo/src/catalog/catalog.dto';
 import type { ApiErrorBody } from '../../apps/demo/src/common/api-exception.filter';
 import type { CheckoutDto, OrderDto, OrderPageDto } from '../../apps/demo/src/orders/orders.dto';
 import { RenderedMiniProgram, type RenderedPage } from './render';

@@ -1,4 +1,9 @@
-import { WechatPayBusinessError, type TradeState } from 'nestjs-wechat-pay-v2';
+import {
+  WechatPayBusinessError,
+  type OrderQueryResult,
+  type PaidOrderQueryResult,
+  type TradeState,
+} from 'nestjs-wechat-pay-v2';
 import type { OrderEvent } from './order-machine';
 
 /**
@@ -25,6 +30,11 @@ const ERR_CODE_EVENTS: Readonly<Record<string, OrderEvent>> = {
 /** The event an orderquery trade_state is; PAID is then checked against the order (paymentEvent). */
 export function tradeStateEvent(tradeState: TradeState): 'PAID' | 'NOT_PAID' | 'CLOSED' {
   return TRADE_STATE_EVENTS[tradeState];
+}
+
+/** An orderquery answer that reports a payment (its trade_state is the PAID event). */
+export function reportsPayment(result: OrderQueryResult): result is PaidOrderQueryResult {
+  return tradeStateEvent(result.tradeState) === 'PAID';
 }
 
 /**

@@ -3,7 +3,7 @@ import { WechatPayGateway, type OrderQueryResult, type RequestOptions } from 'ne
 import { Clock } from '../clock';
 import { next, stateOf, type OrderEvent } from '../orders/order-machine';
 import type { OrderEntity, PaymentSource } from '../orders/order.entity';
-import { errorEvent, tradeStateEvent } from '../orders/wechat-answers';
+import { errorEvent, reportsPayment, tradeStateEvent } from '../orders/wechat-answers';
 import { PaymentsService, type SettleOutcome } from './payments.service';
 
 /**
@@ -55,8 +55,7 @@ export class OrderSyncService {
     result: OrderQueryResult,
     source: PaymentSource,
   ): Promise<SyncOutcome> {
-    const event = tradeStateEvent(result.tradeState);
-    if (event === 'PAID') {
+    if (reportsPayment(result)) {
       return this.payments.settle(
         {
           outTradeNo: result.outTradeNo,
@@ -68,7 +67,7 @@ export class OrderSyncService {
         source,
       );
     }
-    return this.answer(order, event, source);
+    return this.answer(order, tradeStateEvent(result.tradeState), source);
   }
 
   /** closeorder, and what its answer means applied. */
