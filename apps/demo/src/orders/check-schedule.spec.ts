@@ -1,4 +1,4 @@
-import { firstCheckDelay, nextCheckAt } from './check-schedule';
+import { CLOSE_RETRY_MS, firstCheckDelay, nextCheckAt } from './check-schedule';
 
 const MIN = 60_000;
 
@@ -29,5 +29,12 @@ describe('nextCheckAt', () => {
   it('is never in the past, so an overdue order is not hammered in a loop', () => {
     expect(nextCheckAt(order, 0, 20 * MIN)).toBe(20 * MIN + 1_000);
     expect(nextCheckAt(order, 9, 40 * MIN)).toBeGreaterThan(40 * MIN);
+  });
+
+  it('checks an expired order again within a minute after a failed check, so its close is not put off', () => {
+    const expired = { createdAt: 0, expiresAt: 6 * MIN };
+    // Six checks so far: the creation schedule's next slot would be 30 minutes after creation.
+    expect(nextCheckAt(expired, 6, 6 * MIN + 2_000)).toBe(6 * MIN + 2_000 + CLOSE_RETRY_MS);
+    expect(nextCheckAt(expired, 12, 50 * MIN)).toBe(50 * MIN + CLOSE_RETRY_MS);
   });
 });

@@ -20,7 +20,9 @@ export const CLOSE_RETRY_MS = 60_000;
 /**
  * The next check after `attempts` checks, failed ones included (so errors back off too); never
  * earlier than a second from now, and never later than just after the order expires, when it has
- * to be closed.
+ * to be closed. Past expiry the order is waiting to be closed, so a failed check (SYSTEMERROR, a
+ * timeout) comes back within CLOSE_RETRY_MS rather than at the next slot of the creation schedule,
+ * which can be half an hour or more away.
  */
 export function nextCheckAt(
   order: { createdAt: number; expiresAt: number },
@@ -34,5 +36,6 @@ export function nextCheckAt(
       : CHECK_OFFSETS_MS[last] + (attempts - last) * LATER_INTERVAL_MS;
   const scheduled = order.createdAt + offset;
   const atExpiry = order.expiresAt + 1_000;
-  return Math.max(now + 1_000, now < order.expiresAt ? Math.min(scheduled, atExpiry) : scheduled);
+  const latest = now < order.expiresAt ? atExpiry : now + CLOSE_RETRY_MS;
+  return Math.max(now + 1_000, Math.min(scheduled, latest));
 }
