@@ -17,7 +17,35 @@ export { SIGN_TYPES, type SignType } from './signer/sign';
 export { WechatPaySigner } from './signer/signer.service';
 export { MAX_FEN } from './util/money';
 
-export { WechatPayGateway } from './gateway/gateway.service';
+export {
+  WechatPayGateway,
+  type DownloadBillStreamResult,
+  type FoundBillStream,
+} from './gateway/gateway.service';
+export type {
+  RefundAccount,
+  RefundCoupon,
+  RefundQueryFound,
+  RefundQueryItem,
+  RefundQueryNotFound,
+  RefundQueryRequest,
+  RefundQueryResult,
+  RefundRequest,
+  RefundResult,
+  RefundStatus,
+} from './refund/refund.types';
+export type {
+  BillRow,
+  BillSummary,
+  BillType,
+  DownloadBillRequest,
+  DownloadBillResult,
+  FoundBill,
+  NoBill,
+  ParsedBill,
+} from './bill/bill.types';
+export type { BillStream } from './bill/bill-parser';
+export type { MerchantCertificateInfo } from './config/certificate';
 export type {
   CloseOrderResult,
   OrderQueryRequest,
@@ -36,6 +64,7 @@ export {
   WechatPayTransport,
   type TransportRequestOptions,
   type TransportResponse,
+  type TransportStream,
 } from './gateway/transport';
 
 export { WechatLoginService } from './login/login.service';

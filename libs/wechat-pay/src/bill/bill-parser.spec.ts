@@ -318,22 +318,24 @@ describe('parseBillStream', () => {
     );
   });
 
-  it('calls destroy when the consumer stops early or the bill is refused', async () => {
-    const destroyed: Array<Error | undefined> = [];
-    const stream = parseBillStream(Readable.from([billText({ rows: [{}, {}, {}] })]), {
-      destroy: (error) => destroyed.push(error),
-    });
+  it('reports once how the iteration ended: completed, stopped early, or failed', async () => {
+    const outcomes: Array<{ completed: boolean; error?: unknown }> = [];
+    const onClose = (outcome: { completed: boolean; error?: unknown }) => outcomes.push(outcome);
+    await collect(parseBillStream(Readable.from([billText({ rows: [{}] })]), { onClose }));
+    const stream = parseBillStream(Readable.from([billText({ rows: [{}, {}, {}] })]), { onClose });
     for await (const row of stream) {
       expect(row.outTradeNo).toBe('ORDER0001');
       break;
     }
-    expect(destroyed).toEqual([undefined]);
-
     const bad = parseBillStream(Readable.from([billText({ rows: [{ 应结订单金额: 'x' }] })]), {
-      destroy: (error) => destroyed.push(error),
+      onClose,
     });
     await expect(collect(bad)).rejects.toThrow(WechatPayProtocolError);
-    expect(destroyed[1]).toBeInstanceOf(WechatPayProtocolError);
+    expect(outcomes).toEqual([
+      { completed: true },
+      { completed: false },
+      { completed: false, error: expect.any(WechatPayProtocolError) },
+    ]);
   });
 });
 

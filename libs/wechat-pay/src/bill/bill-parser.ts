@@ -299,8 +299,11 @@ export function parseBill(input: string | Buffer): ParsedBill {
 export interface BillStreamOptions {
   /** Refuse the bill past this many bytes of text (after gunzip). Default: no limit. */
   maxBytes?: number;
-  /** Called when the stream stops early or fails, to release the connection. */
-  destroy?: (error?: Error) => void;
+  /**
+   * Called once when the iteration ends: completed (every row and the summary read), failed
+   * (`error`), or stopped early by the consumer (neither). Used to release the connection.
+   */
+  onClose?: (outcome: { completed: boolean; error?: unknown }) => void;
 }
 
 /**
@@ -372,6 +375,7 @@ export class BillStream implements AsyncIterable<BillRow> {
     }
     this.started = true;
     let completed = false;
+    let failure: unknown;
     try {
       for await (const line of billLines(this.source, this.options)) {
         const row = this.reader.line(line);
@@ -380,10 +384,10 @@ export class BillStream implements AsyncIterable<BillRow> {
       this.reader.finish();
       completed = true;
     } catch (error) {
-      this.options.destroy?.(error as Error);
+      failure = error;
       throw error;
     } finally {
-      if (!completed) this.options.destroy?.();
+      this.options.onClose?.({ completed, ...(failure !== undefined ? { error: failure } : {}) });
     }
   }
 }
