@@ -11,7 +11,7 @@ export {
   type WechatPayModuleForRootOptions,
   type WechatPayOptionsFactory,
 } from './wechat-pay.module-definition';
-export { DEFAULT_NOTIFY_PATH } from './wechat-pay.constants';
+export { DEFAULT_NOTIFY_PATH, DEFAULT_REFUND_NOTIFY_PATH } from './wechat-pay.constants';
 export { WechatPayConfig, type WechatPayModuleOptions } from './config/wechat-pay.options';
 export { SIGN_TYPES, type SignType } from './signer/sign';
 export { WechatPaySigner } from './signer/signer.service';
@@ -71,7 +71,7 @@ export { WechatLoginService } from './login/login.service';
 export type { Code2SessionResult } from './login/login.types';
 
 export { WechatPayNotifyService } from './notify/notify.service';
-export { WechatPayNotifyHandler } from './notify/notify.decorator';
+export { WechatPayNotifyHandler, WechatPayRefundHandler } from './notify/notify.decorator';
 export { notifyReply } from './notify/notify-reply';
 export type {
   FailedPaymentNotification,
@@ -79,6 +79,10 @@ export type {
   NotifyResult,
   PaymentNotification,
   PaymentNotificationHandler,
+  RefundNotification,
+  RefundNotificationHandler,
+  RefundNotificationStatus,
+  RefundNotifyResult,
   VerifiedNotification,
 } from './notify/notify.types';
 

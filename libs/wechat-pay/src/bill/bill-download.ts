@@ -28,7 +28,8 @@ export interface BillBodyOptions {
   label: string;
 }
 
-export type BillBody = { kind: 'bill'; bytes: AsyncIterable<Buffer> } | { kind: 'none'; bill: NoBill };
+export type BillBody =
+  { kind: 'bill'; bytes: AsyncIterable<Buffer> } | { kind: 'none'; bill: NoBill };
 
 const GZIP_MAGIC = [0x1f, 0x8b];
 const NO_BILL = /^no bill exist$/i;
@@ -151,15 +152,23 @@ function firstSignificant(bytes: Buffer): number | undefined {
   return i < bytes.length ? bytes[i] : undefined;
 }
 
-async function readCapped(source: AsyncIterable<Buffer>, max: number, label: string): Promise<Buffer> {
+async function readCapped(
+  source: AsyncIterable<Buffer>,
+  max: number,
+  label: string,
+): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of source) {
     size += chunk.length;
     if (size > max) {
-      throw new WechatPayTransportError('TOO_LARGE', `${label} answered an error body over ${max} bytes`, {
-        retryable: false,
-      });
+      throw new WechatPayTransportError(
+        'TOO_LARGE',
+        `${label} answered an error body over ${max} bytes`,
+        {
+          retryable: false,
+        },
+      );
     }
     chunks.push(chunk);
   }
@@ -186,7 +195,10 @@ export async function billErrorAnswer(
   const returnMsg = (fields.return_msg ?? '').trim();
   const errorCode = fields.error_code || undefined;
   if (fields.return_code !== 'FAIL') {
-    throw new WechatPayProtocolError(`${options.label} answered XML that is not a FAIL answer`, text);
+    throw new WechatPayProtocolError(
+      `${options.label} answered XML that is not a FAIL answer`,
+      text,
+    );
   }
   if (NO_BILL.test(returnMsg)) {
     return {
@@ -212,11 +224,15 @@ export async function openBillBody(
   const raw = idleTimeout(response.body, options.idleTimeoutMs, options.label);
   if (response.status !== 200) {
     const body = await readCapped(raw, options.maxBodyBytes, options.label);
-    throw new WechatPayTransportError('HTTP_STATUS', `${options.label} answered HTTP ${response.status}`, {
-      retryable: response.status >= 500,
-      status: response.status,
-      rawBody: body.toString('utf8'),
-    });
+    throw new WechatPayTransportError(
+      'HTTP_STATUS',
+      `${options.label} answered HTTP ${response.status}`,
+      {
+        retryable: response.status >= 500,
+        status: response.status,
+        rawBody: body.toString('utf8'),
+      },
+    );
   }
   const wire = new Peekable(raw);
   const magic = await wire.peek(2);
@@ -225,7 +241,11 @@ export async function openBillBody(
   );
   let wanted = 64;
   let start = await text.peek(wanted);
-  while (firstSignificant(start) === undefined && !text.exhausted && wanted < options.maxBodyBytes) {
+  while (
+    firstSignificant(start) === undefined &&
+    !text.exhausted &&
+    wanted < options.maxBodyBytes
+  ) {
     wanted *= 2;
     start = await text.peek(wanted);
   }

@@ -150,7 +150,10 @@ function wrongPassphrase(): WechatPayConfigError {
   );
 }
 
-function loadP12(value: unknown, passphrase: string): Identity & { file?: string; legacy: boolean } {
+function loadP12(
+  value: unknown,
+  passphrase: string,
+): Identity & { file?: string; legacy: boolean } {
   const { data, file } = readSource(value, 'certP12', false);
   let legacy = false;
   try {

@@ -208,10 +208,10 @@ export class WechatPayConfig {
     const ca = options.caCert !== undefined ? loadCaCertificates(options.caCert) : undefined;
     this.hasCaCert = ca !== undefined;
     const hasCertificate =
-      options.certP12 !== undefined || options.certPem !== undefined || options.keyPem !== undefined;
-    const loaded = hasCertificate
-      ? loadMerchantCertificate(options, options.mchId, ca)
-      : undefined;
+      options.certP12 !== undefined ||
+      options.certPem !== undefined ||
+      options.keyPem !== undefined;
+    const loaded = hasCertificate ? loadMerchantCertificate(options, options.mchId, ca) : undefined;
     if (loaded !== undefined) {
       if (!this.secapiBaseUrl.startsWith('https:')) {
         throw new WechatPayConfigError([

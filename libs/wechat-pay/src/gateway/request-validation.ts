@@ -318,7 +318,10 @@ export function validateRefundRequest(request: RefundRequest): RefundFields {
   if (request.notifyUrl !== undefined) fields.notify_url = validateNotifyUrl(request.notifyUrl);
   if (request.refundAccount !== undefined) {
     if (!REFUND_ACCOUNTS.includes(request.refundAccount)) {
-      throw new WechatPayRequestError('refundAccount', `must be one of ${REFUND_ACCOUNTS.join(', ')}`);
+      throw new WechatPayRequestError(
+        'refundAccount',
+        `must be one of ${REFUND_ACCOUNTS.join(', ')}`,
+      );
     }
     fields.refund_account = request.refundAccount;
   }
@@ -350,7 +353,8 @@ export function validateRefundQueryRequest(request: RefundQueryRequest): RefundQ
   let fields: RefundQueryFields;
   if (given[0] === 'refundId') {
     const text = requiredText(value, 'refundId', 32);
-    if (!REFUND_ID.test(text)) throw new WechatPayRequestError('refundId', 'must be 1 to 32 digits');
+    if (!REFUND_ID.test(text))
+      throw new WechatPayRequestError('refundId', 'must be 1 to 32 digits');
     fields = { refund_id: text };
   } else if (given[0] === 'outRefundNo') {
     fields = { out_refund_no: validateOutRefundNo(value) };

@@ -35,7 +35,8 @@ export interface TransportRequestOptions {
 }
 
 /** Node's error codes for a TLS handshake or certificate failure: retrying does not change them. */
-const TLS_ERROR = /^(ERR_SSL_|ERR_TLS_|CERT_|UNABLE_TO_|DEPTH_ZERO_|SELF_SIGNED_|HOSTNAME_MISMATCH)/;
+const TLS_ERROR =
+  /^(ERR_SSL_|ERR_TLS_|CERT_|UNABLE_TO_|DEPTH_ZERO_|SELF_SIGNED_|HOSTNAME_MISMATCH)/;
 
 const DAY_MS = 86_400_000;
 

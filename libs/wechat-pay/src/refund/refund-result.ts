@@ -31,7 +31,10 @@ function fen(fields: Fields, name: string, text: string, required = false): numb
   }
   const parsed = parseFen(value);
   if (parsed === undefined) {
-    throw new WechatPayProtocolError(`${name} is not an integer amount of fen from 0 to MAX_FEN`, text);
+    throw new WechatPayProtocolError(
+      `${name} is not an integer amount of fen from 0 to MAX_FEN`,
+      text,
+    );
   }
   return parsed;
 }
@@ -69,7 +72,11 @@ export function refundResult(request: RefundFields, fields: Fields, text: string
   if (outRefundNo !== request.out_refund_no) {
     throw new WechatPayProtocolError('the refund answer is about another out_refund_no', text);
   }
-  if (request.out_trade_no !== undefined && fields.out_trade_no && fields.out_trade_no !== request.out_trade_no) {
+  if (
+    request.out_trade_no !== undefined &&
+    fields.out_trade_no &&
+    fields.out_trade_no !== request.out_trade_no
+  ) {
     throw new WechatPayProtocolError('the refund answer is about another out_trade_no', text);
   }
   if (
@@ -82,7 +89,10 @@ export function refundResult(request: RefundFields, fields: Fields, text: string
   const totalFee = fen(fields, 'total_fee', text, true);
   const refundFee = fen(fields, 'refund_fee', text, true);
   if (totalFee !== request.total_fee || refundFee !== request.refund_fee) {
-    throw new WechatPayProtocolError('the refund answer reports other amounts than requested', text);
+    throw new WechatPayProtocolError(
+      'the refund answer reports other amounts than requested',
+      text,
+    );
   }
   return {
     outRefundNo,
@@ -163,7 +173,10 @@ export function refundQueryResult(
     ('out_refund_no' in query && !refunds.some((r) => r.outRefundNo === query.out_refund_no)) ||
     ('refund_id' in query && !refunds.some((r) => r.refundId === query.refund_id));
   if (mismatch) {
-    throw new WechatPayProtocolError('the refundquery answer is about something else than asked', text);
+    throw new WechatPayProtocolError(
+      'the refundquery answer is about something else than asked',
+      text,
+    );
   }
   return {
     found: true,
