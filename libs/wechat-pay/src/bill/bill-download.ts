@@ -36,13 +36,16 @@ const NO_BILL = /^no bill exist$/i;
 /** downloadbill's "try again later" answers: not generated yet, or a failure on WeChat's side. */
 const RETRY_LATER = /^(bill creating|systemerror|compressgzip error|uncompressgzip error)$/i;
 
-/** Reads from `source` one chunk at a time, waiting at most `ms` for each while asked for one. */
+/**
+ * Reads the response one chunk at a time, waiting at most `ms` for each while asked for one. A
+ * stall destroys the response: a pending read of a stalled stream would otherwise never settle.
+ */
 async function* idleTimeout(
-  source: AsyncIterable<Buffer>,
+  source: TransportStream['body'],
   ms: number,
   label: string,
 ): AsyncGenerator<Buffer, void, undefined> {
-  const iterator = source[Symbol.asyncIterator]();
+  const iterator = source[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
   try {
     for (;;) {
       let timer: NodeJS.Timeout | undefined;
@@ -62,6 +65,7 @@ async function* idleTimeout(
       try {
         next = await Promise.race([iterator.next(), timeout]);
       } catch (error) {
+        source.destroy();
         throw asBillError(error, label);
       } finally {
         clearTimeout(timer);
