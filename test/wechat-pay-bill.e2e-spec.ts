@@ -21,6 +21,9 @@ import { FakeWechatTls } from './fixtures/fake-wechat-tls';
  * downloadbill against a WeChat host over real TLS: plain and gzip bodies, the XML error
  * answers, and a 200,000-row bill streamed with backpressure.
  */
+// Streaming 200,000 rows over TLS takes seconds on a shared machine.
+jest.setTimeout(120_000);
+
 const MERCHANT = {
   appId: 'wxd930ea5d5a258f4f',
   mchId: '1900000109',

@@ -303,7 +303,7 @@ describe('parseBillStream', () => {
     expect(count).toBe(200_000);
     expect(stream.summary?.totalCount).toBe(200_000);
     expect(stream.summary?.settlementTotalFee).toBe(total);
-  });
+  }, 120_000);
 
   it('cannot be iterated twice', async () => {
     const stream = parseBillStream(Readable.from([billText({ rows: [{}] })]));
