@@ -4,18 +4,20 @@ import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { startSimulator, TEST_MERCHANT, type RunningSimulator } from 'wechat-pay-v2-simulator';
 
 /**
- * The library as a stranger gets it: built and packed, installed from the tarball into copies of
- * examples/express-host and examples/fastify-host (apps written the way the README says), type-
- * checked with strict and skipLibCheck off, started, and driven through one payment against the
- * simulator. A broken exports map, a missing .d.ts or a README snippet that stopped compiling
- * fails here.
+ * Both packages as strangers get them: `npm run build:lib` builds the library and the simulator,
+ * each is packed, and both tarballs are installed into copies of examples/express-host and
+ * examples/fastify-host (apps written the way the README says, the simulator as a dev
+ * dependency the way a merchant's CI has it). Each example is type-checked with strict and
+ * skipLibCheck off, started, and driven through one payment against the simulator started from
+ * its installed bin. A broken exports map, a missing .d.ts, a bin that does not start or a
+ * README snippet that stopped compiling fails here.
  */
 const run = promisify(execFile);
 const ROOT = join(__dirname, '..');
 const PACKAGE_DIR = join(ROOT, 'dist/libs/wechat-pay');
+const SIMULATOR_DIR = join(ROOT, 'dist/libs/wechat-pay-simulator');
 const EXAMPLES = ['express-host', 'fastify-host'] as const;
 /** The files both examples share; only main.ts differs between them. */
 const SHARED_FILES = [
@@ -55,17 +57,70 @@ async function readmeSnippets(): Promise<Array<{ file: string; code: string }>> 
 
 let workdir: string;
 let tarball: string;
+let simulatorTarball: string;
+
+async function pack(dir: string): Promise<string> {
+  const packed = JSON.parse(
+    await npm(['pack', '--json', '--pack-destination', workdir], dir),
+  ) as Array<{
+    filename: string;
+  }>;
+  return join(workdir, packed[0].filename);
+}
+
+/** The simulator started from an installed bin, as a merchant's CI starts it. */
+interface BinSimulator {
+  process: ChildProcess;
+  baseUrl: string;
+  merchant: { appId: string; mchId: string; apiKey: string; appSecret: string };
+  control(path: string, body: unknown): Promise<Record<string, unknown>>;
+}
+
+async function startSimulatorBin(bin: string): Promise<BinSimulator> {
+  const child = spawn(bin, ['--port', '0'], { env: { PATH: process.env.PATH } });
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+  const deadline = Date.now() + 30_000;
+  while (!/WECHAT_APP_SECRET=\S+\n/.test(output)) {
+    if (Date.now() > deadline || child.exitCode !== null) {
+      throw new Error(`the simulator did not start:\n${output}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  const value = (name: string): string => {
+    const match = new RegExp(`${name}=(\\S+)`).exec(output);
+    if (match === null) throw new Error(`the simulator did not print ${name}:\n${output}`);
+    return match[1];
+  };
+  const baseUrl = (/listening on (\S+)/.exec(output) ?? [])[1] as string;
+  return {
+    process: child,
+    baseUrl,
+    merchant: {
+      appId: value('WECHAT_APP_ID'),
+      mchId: value('WECHAT_MCH_ID'),
+      apiKey: value('WECHAT_API_KEY'),
+      appSecret: value('WECHAT_APP_SECRET'),
+    },
+    async control(path, body) {
+      const res = await fetch(`${baseUrl}/__simulator/${path}`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+      const json = (await res.json()) as Record<string, unknown>;
+      if (res.status !== 200) throw new Error(`${path}: ${res.status} ${JSON.stringify(json)}`);
+      return json;
+    },
+  };
+}
 
 beforeAll(async () => {
   workdir = await mkdtemp(join(tmpdir(), 'wechat-pay-consumer-'));
-  await run(process.execPath, [join(ROOT, 'scripts/build-lib.js')], { cwd: ROOT });
-  const packed = JSON.parse(
-    await npm(['pack', '--json', '--pack-destination', workdir], PACKAGE_DIR),
-  ) as Array<{
-    filename: string;
-    files: Array<{ path: string }>;
-  }>;
-  tarball = join(workdir, packed[0].filename);
+  await run('npm', ['run', 'build:lib'], { cwd: ROOT, maxBuffer: 16 * 1024 * 1024 });
+  tarball = await pack(PACKAGE_DIR);
+  simulatorTarball = await pack(SIMULATOR_DIR);
 });
 
 afterAll(async () => {
@@ -146,9 +201,9 @@ describe('the README and the examples', () => {
   });
 });
 
-describe.each(EXAMPLES)('examples/%s from the tarball', (example) => {
+describe.each(EXAMPLES)('examples/%s from the tarballs', (example) => {
   let dir: string;
-  let sim: RunningSimulator;
+  let sim: BinSimulator;
   let app: ChildProcess | undefined;
   let base: string;
   let output = '';
@@ -161,16 +216,28 @@ describe.each(EXAMPLES)('examples/%s from the tarball', (example) => {
     });
     const manifest = JSON.parse(await readFile(join(dir, 'package.json'), 'utf8')) as {
       dependencies: Record<string, string>;
+      devDependencies: Record<string, string>;
     };
     manifest.dependencies['nestjs-wechat-pay-v2'] = `file:${tarball}`;
+    manifest.devDependencies['wechat-pay-v2-simulator'] = `file:${simulatorTarball}`;
     await writeFile(join(dir, 'package.json'), JSON.stringify(manifest, null, 2));
     await npm(['install', ...NPM_FLAGS], dir);
-    sim = await startSimulator({ merchants: [TEST_MERCHANT] });
+    sim = await startSimulatorBin(join(dir, 'node_modules/.bin/wechat-pay-v2-simulator'));
   });
 
-  afterAll(async () => {
+  afterAll(() => {
     app?.kill('SIGTERM');
-    await sim?.stop();
+    sim?.process.kill('SIGTERM');
+  });
+
+  it('has the simulator installed from its tarball, not from this repository', async () => {
+    const installed = JSON.parse(
+      await readFile(join(dir, 'node_modules/wechat-pay-v2-simulator/package.json'), 'utf8'),
+    ) as { name: string; bin: Record<string, string> };
+    expect(installed.name).toBe('wechat-pay-v2-simulator');
+    expect(Object.keys(installed.bin)).toEqual(['wechat-pay-v2-simulator']);
+    const lock = await readFile(join(dir, 'package-lock.json'), 'utf8');
+    expect(lock).toContain(simulatorTarball.split('/').pop() as string);
   });
 
   it('type-checks and builds with strict: true and skipLibCheck: false', async () => {
@@ -216,7 +283,10 @@ describe.each(EXAMPLES)('examples/%s from the tarball', (example) => {
       return { status: res.status, body: (await res.json()) as Record<string, unknown> };
     };
 
-    const { code } = sim.controls.login({ appid: sim.merchant.appId, user: `consumer-${example}` });
+    const { code } = await sim.control('login', {
+      appid: sim.merchant.appId,
+      user: `consumer-${example}`,
+    });
     const login = await call('/login', { code });
     expect(login.status).toBe(200);
     const openid = login.body.openid as string;
@@ -232,11 +302,11 @@ describe.each(EXAMPLES)('examples/%s from the tarball', (example) => {
       'timeStamp',
     ]);
 
-    const answer = sim.controls.requestPayment({
+    const answer = await sim.control('request-payment', {
       ...(checkout.body as Record<string, string>),
       openid,
       appid: sim.merchant.appId,
-    } as Parameters<typeof sim.controls.requestPayment>[0]);
+    });
     expect(answer).toEqual({ errMsg: 'requestPayment:ok' });
 
     let status = await call(`/orders/${orderNo}`);

@@ -11,13 +11,41 @@ export {
   type WechatPayModuleForRootOptions,
   type WechatPayOptionsFactory,
 } from './wechat-pay.module-definition';
-export { DEFAULT_NOTIFY_PATH } from './wechat-pay.constants';
+export { DEFAULT_NOTIFY_PATH, DEFAULT_REFUND_NOTIFY_PATH } from './wechat-pay.constants';
 export { WechatPayConfig, type WechatPayModuleOptions } from './config/wechat-pay.options';
 export { SIGN_TYPES, type SignType } from './signer/sign';
 export { WechatPaySigner } from './signer/signer.service';
 export { MAX_FEN } from './util/money';
 
-export { WechatPayGateway } from './gateway/gateway.service';
+export {
+  WechatPayGateway,
+  type DownloadBillStreamResult,
+  type FoundBillStream,
+} from './gateway/gateway.service';
+export type {
+  RefundAccount,
+  RefundCoupon,
+  RefundQueryFound,
+  RefundQueryItem,
+  RefundQueryNotFound,
+  RefundQueryRequest,
+  RefundQueryResult,
+  RefundRequest,
+  RefundResult,
+  RefundStatus,
+} from './refund/refund.types';
+export type {
+  BillRow,
+  BillSummary,
+  BillType,
+  DownloadBillRequest,
+  DownloadBillResult,
+  FoundBill,
+  NoBill,
+  ParsedBill,
+} from './bill/bill.types';
+export type { BillStream } from './bill/bill-parser';
+export type { MerchantCertificateInfo } from './config/certificate';
 export type {
   CloseOrderResult,
   OrderQueryRequest,
@@ -36,13 +64,14 @@ export {
   WechatPayTransport,
   type TransportRequestOptions,
   type TransportResponse,
+  type TransportStream,
 } from './gateway/transport';
 
 export { WechatLoginService } from './login/login.service';
 export type { Code2SessionResult } from './login/login.types';
 
 export { WechatPayNotifyService } from './notify/notify.service';
-export { WechatPayNotifyHandler } from './notify/notify.decorator';
+export { WechatPayNotifyHandler, WechatPayRefundHandler } from './notify/notify.decorator';
 export { notifyReply } from './notify/notify-reply';
 export type {
   FailedPaymentNotification,
@@ -50,6 +79,10 @@ export type {
   NotifyResult,
   PaymentNotification,
   PaymentNotificationHandler,
+  RefundNotification,
+  RefundNotificationHandler,
+  RefundNotificationStatus,
+  RefundNotifyResult,
   VerifiedNotification,
 } from './notify/notify.types';
 

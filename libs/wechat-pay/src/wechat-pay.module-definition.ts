@@ -7,7 +7,12 @@ import {
 import { WechatPayConfigError } from './errors/errors';
 import { createNotifyController } from './notify/notify.controller';
 import { NotifyRouteInstaller } from './notify/notify-route.installer';
-import { DEFAULT_NOTIFY_PATH, WECHAT_PAY_MODULE_OPTIONS } from './wechat-pay.constants';
+import {
+  DEFAULT_NOTIFY_PATH,
+  DEFAULT_REFUND_NOTIFY_PATH,
+  WECHAT_PAY_MODULE_OPTIONS,
+  WECHAT_PAY_NOTIFY_ROUTES,
+} from './wechat-pay.constants';
 
 /** Options that shape the module itself rather than the merchant account. */
 export interface WechatPayModuleExtras {
@@ -17,6 +22,13 @@ export interface WechatPayModuleExtras {
   notifyController: boolean;
   /** Route of the notify controller (default `wechat-pay/notify`): a literal path, no parameters. */
   notifyPath: string;
+  /**
+   * Mount the refund notify route (default true). When false, call
+   * WechatPayNotifyService.verifyRefund/dispatchRefund (or handleRefund) from your own route.
+   */
+  refundNotifyController: boolean;
+  /** Route of the refund notify controller (default `wechat-pay/refund-notify`): a literal path. */
+  refundNotifyPath: string;
 }
 
 /**
@@ -41,22 +53,51 @@ export const {
   .setClassMethodName('forRoot')
   .setFactoryMethodName('createWechatPayOptions')
   .setExtras<WechatPayModuleExtras>(
-    { isGlobal: true, notifyController: true, notifyPath: DEFAULT_NOTIFY_PATH },
+    {
+      isGlobal: true,
+      notifyController: true,
+      notifyPath: DEFAULT_NOTIFY_PATH,
+      refundNotifyController: true,
+      refundNotifyPath: DEFAULT_REFUND_NOTIFY_PATH,
+    },
     (definition, extras) => {
       if (extras.notifyController && !LITERAL_PATH.test(extras.notifyPath)) {
         throw new WechatPayConfigError([
           { field: 'notifyPath', problems: ['must be a literal path such as wechat-pay/notify'] },
         ]);
       }
+      if (extras.refundNotifyController && !LITERAL_PATH.test(extras.refundNotifyPath)) {
+        throw new WechatPayConfigError([
+          {
+            field: 'refundNotifyPath',
+            problems: ['must be a literal path such as wechat-pay/refund-notify'],
+          },
+        ]);
+      }
+      const trimmed = (path: string) => path.replace(/^\/+|\/+$/g, '').toLowerCase();
+      if (
+        extras.notifyController &&
+        extras.refundNotifyController &&
+        trimmed(extras.notifyPath) === trimmed(extras.refundNotifyPath)
+      ) {
+        throw new WechatPayConfigError([
+          { field: 'refundNotifyPath', problems: ['must differ from notifyPath'] },
+        ]);
+      }
+      const routes = { payment: extras.notifyController, refund: extras.refundNotifyController };
       return {
         ...definition,
         global: extras.isGlobal,
-        // The controller class is made per module instance so its path can be configured without
-        // rewriting route metadata on a shared class.
-        controllers: extras.notifyController ? [createNotifyController(extras.notifyPath)] : [],
+        // The controller classes are made per module instance so their paths can be configured
+        // without rewriting route metadata on a shared class.
+        controllers: [
+          ...(routes.payment ? [createNotifyController(extras.notifyPath, 'payment')] : []),
+          ...(routes.refund ? [createNotifyController(extras.refundNotifyPath, 'refund')] : []),
+        ],
         providers: [
           ...(definition.providers ?? []),
-          ...(extras.notifyController ? [NotifyRouteInstaller] : []),
+          { provide: WECHAT_PAY_NOTIFY_ROUTES, useValue: routes },
+          ...(routes.payment || routes.refund ? [NotifyRouteInstaller] : []),
         ],
       };
     },

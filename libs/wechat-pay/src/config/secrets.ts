@@ -1,16 +1,21 @@
+import type { SecureContext } from 'node:tls';
 import { WechatPayConfigError } from '../errors/errors';
 import type { WechatPayConfig } from './wechat-pay.options';
 
 interface Secrets {
   apiKey: string;
   appSecret?: string;
+  /** The merchant certificate and key, as a TLS context (for the /secapi/ agent only). */
+  certificateContext?: SecureContext;
+  /** Node's roots plus the configured caCert, for the other endpoints. */
+  caContext?: SecureContext;
 }
 
 /**
  * The secrets of each config, outside the object itself, so that nothing holding the config can
  * read, spread, serialise or log them. This file is not part of the package's public entry points:
- * the signer is the only reader of the API key and the login service the only reader of the app
- * secret.
+ * the signer is the only reader of the API key, the login service the only reader of the app
+ * secret and the transport the only reader of the certificate.
  */
 const secrets = new WeakMap<WechatPayConfig, Secrets>();
 
@@ -33,4 +38,12 @@ export function apiKeyOf(config: WechatPayConfig): string {
 
 export function appSecretOf(config: WechatPayConfig): string | undefined {
   return secretsOf(config).appSecret;
+}
+
+export function tlsContextsOf(config: WechatPayConfig): {
+  certificate?: SecureContext;
+  ca?: SecureContext;
+} {
+  const { certificateContext, caContext } = secretsOf(config);
+  return { certificate: certificateContext, ca: caContext };
 }

@@ -16,6 +16,12 @@ import { WechatPayConfigError } from '../errors/errors';
 import { SIGN_TYPES, type SignType } from '../signer/sign';
 import type { WechatPayHooks } from '../hooks/hooks';
 import { DEFAULT_MAX_XML_BYTES } from '../xml/xml-codec';
+import {
+  caContext,
+  loadCaCertificates,
+  loadMerchantCertificate,
+  type MerchantCertificateInfo,
+} from './certificate';
 import { keepSecrets } from './secrets';
 
 /** What a host app passes to `WechatPayModule.forRoot()` (or returns from its `useFactory`). */
@@ -46,7 +52,32 @@ export interface WechatPayModuleOptions {
   maxSockets?: number;
   /** Observability callbacks (metrics); see WechatPayHooks. */
   hooks?: WechatPayHooks;
+  /**
+   * The merchant API certificate as WeChat issues it, `apiclient_cert.p12`: a file path or its
+   * bytes. Needed for refunds (`/secapi/...`). Or give `certPem` and `keyPem` instead.
+   */
+  certP12?: string | Buffer;
+  /** The p12's passphrase (or an encrypted keyPem's). Default: the mchId, as WeChat issues them. */
+  certPassphrase?: string;
+  /** `apiclient_cert.pem`: a path, PEM text or a Buffer. With `keyPem`. */
+  certPem?: string | Buffer;
+  /** `apiclient_key.pem`: a path, PEM text or a Buffer. With `certPem`. Never logged. */
+  keyPem?: string | Buffer;
+  /**
+   * Extra CA certificates (path, PEM text or Buffer) to trust for the WeChat hosts besides Node's
+   * bundled roots: for a standalone simulator's TLS listener. Not needed for WeChat itself.
+   */
+  caCert?: string | Buffer;
+  /** Warn in the log this many days before the certificate expires. Default 30. */
+  certExpiryWarningDays?: number;
+  /** Host of the certificate endpoints (`/secapi/...`), https only. Default: `baseUrl`. */
+  secapiBaseUrl?: string;
+  /** Largest bill accepted from downloadbill, in bytes of text (after gunzip). Default: no limit. */
+  maxBillBytes?: number;
 }
+
+/** Options that hold certificate material: read by the certificate loader, not class-transformer. */
+const CERTIFICATE_OPTIONS = ['certP12', 'certPassphrase', 'certPem', 'keyPem', 'caCert'] as const;
 
 const URL_OPTIONS = { require_tld: false, require_protocol: true, protocols: ['http', 'https'] };
 
@@ -108,6 +139,24 @@ class OptionsSchema {
   @IsInt({ message: 'must be an integer' })
   @Min(1, { message: 'must be at least 1' })
   maxSockets?: number;
+
+  @IsOptional()
+  @IsInt({ message: 'must be an integer number of days' })
+  @Min(0, { message: 'must be at least 0' })
+  @Max(3650, { message: 'must be at most 3650' })
+  certExpiryWarningDays?: number;
+
+  @IsOptional()
+  @IsUrl(
+    { ...URL_OPTIONS, protocols: ['https'] },
+    { message: 'must be an absolute https URL (the certificate is presented over TLS only)' },
+  )
+  secapiBaseUrl?: string;
+
+  @IsOptional()
+  @IsInt({ message: 'must be an integer number of bytes' })
+  @Min(1024, { message: 'must be at least 1024' })
+  maxBillBytes?: number;
 }
 
 /**
@@ -128,7 +177,19 @@ export class WechatPayConfig {
   readonly maxSockets: number;
   /** Whether an app secret was configured (needed by WechatLoginService). */
   readonly hasAppSecret: boolean;
+  /** The merchant certificate, when one is configured: public facts only (serial, validity). */
+  readonly certificate?: Readonly<MerchantCertificateInfo>;
+  readonly certExpiryWarningDays: number;
+  /** Where `/secapi/...` requests go. */
+  readonly secapiBaseUrl: string;
+  /** Whether extra CAs are trusted for the WeChat hosts (`caCert`). */
+  readonly hasCaCert: boolean;
+  readonly maxBillBytes?: number;
 
+  /**
+   * Reads and checks the certificate files too, so a WechatPayConfigError from here means the
+   * module cannot start; `resolveWechatPayConfig` validates the other options first.
+   */
   constructor(options: WechatPayModuleOptions) {
     this.appId = options.appId;
     this.mchId = options.mchId;
@@ -141,7 +202,35 @@ export class WechatPayConfig {
     this.maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_XML_BYTES;
     this.maxSockets = options.maxSockets ?? 50;
     this.hasAppSecret = options.appSecret !== undefined;
-    keepSecrets(this, { apiKey: options.apiKey, appSecret: options.appSecret });
+    this.certExpiryWarningDays = options.certExpiryWarningDays ?? 30;
+    this.secapiBaseUrl = (options.secapiBaseUrl ?? this.baseUrl).replace(/\/+$/, '');
+    if (options.maxBillBytes !== undefined) this.maxBillBytes = options.maxBillBytes;
+    const ca = options.caCert !== undefined ? loadCaCertificates(options.caCert) : undefined;
+    this.hasCaCert = ca !== undefined;
+    const hasCertificate =
+      options.certP12 !== undefined ||
+      options.certPem !== undefined ||
+      options.keyPem !== undefined;
+    const loaded = hasCertificate ? loadMerchantCertificate(options, options.mchId, ca) : undefined;
+    if (loaded !== undefined) {
+      if (!this.secapiBaseUrl.startsWith('https:')) {
+        throw new WechatPayConfigError([
+          {
+            field: options.secapiBaseUrl !== undefined ? 'secapiBaseUrl' : 'baseUrl',
+            problems: [
+              'must be https when a certificate is configured: refunds present it over TLS (set secapiBaseUrl to the https host)',
+            ],
+          },
+        ]);
+      }
+      this.certificate = Object.freeze({ ...loaded.info });
+    }
+    keepSecrets(this, {
+      apiKey: options.apiKey,
+      appSecret: options.appSecret,
+      certificateContext: loaded?.context,
+      caContext: ca !== undefined ? caContext(ca) : undefined,
+    });
     Object.freeze(this);
   }
 }
@@ -154,8 +243,10 @@ export function resolveWechatPayConfig(options: unknown): WechatPayConfig {
   if (options === null || typeof options !== 'object') {
     throw new WechatPayConfigError([{ field: 'options', problems: ['must be an object'] }]);
   }
-  // Hooks may be a service instance: they are checked here, never copied by class-transformer.
+  // Hooks may be a service instance and certificates Buffers: they are checked on their own,
+  // never copied by class-transformer.
   const { hooks, ...settings } = options as Record<string, unknown>;
+  for (const name of CERTIFICATE_OPTIONS) delete settings[name];
   const schema = plainToInstance(OptionsSchema, settings, { excludeExtraneousValues: false });
   const problems = validateSync(schema, {
     forbidUnknownValues: false,

@@ -83,8 +83,12 @@ export class WechatPayXmlError extends WechatPayError {
   }
 }
 
+/**
+ * TLS: the handshake or a certificate check failed (an untrusted server certificate, a client
+ * certificate the server refused, https needed): retrying the same call cannot help.
+ */
 export type TransportFailure =
-  'CONNECT_TIMEOUT' | 'READ_TIMEOUT' | 'NETWORK' | 'HTTP_STATUS' | 'TOO_LARGE';
+  'CONNECT_TIMEOUT' | 'READ_TIMEOUT' | 'NETWORK' | 'HTTP_STATUS' | 'TOO_LARGE' | 'TLS';
 
 /** The HTTP exchange itself failed: no usable response was received. */
 export class WechatPayTransportError extends WechatPayError {
@@ -109,14 +113,24 @@ export class WechatPayProtocolError extends WechatPayError {
   }
 }
 
-/** `return_code=FAIL`: WeChat refused the request at the envelope level; `returnMsg` is its reason. */
+/**
+ * `return_code=FAIL`: WeChat refused the request at the envelope level; `returnMsg` is its reason
+ * and `errorCode` the `error_code` some answers (downloadbill) carry. Retryable only where the
+ * answer says to try again later (downloadbill's `Bill Creating`, `SYSTEMERROR`).
+ */
 export class WechatPayReturnError extends WechatPayError {
   readonly code = 'RETURN_FAIL';
+  readonly errorCode?: string;
   constructor(
     readonly returnMsg: string,
     rawBody: string,
+    options: { retryable?: boolean; errorCode?: string } = {},
   ) {
-    super(`WeChat Pay refused the request: ${returnMsg || '(no return_msg)'}`, { rawBody });
+    super(`WeChat Pay refused the request: ${returnMsg || '(no return_msg)'}`, {
+      rawBody,
+      retryable: options.retryable ?? false,
+    });
+    if (options.errorCode !== undefined) this.errorCode = options.errorCode;
   }
 }
 

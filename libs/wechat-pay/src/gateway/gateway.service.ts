@@ -31,6 +31,42 @@ import {
   validateUnifiedOrderRequest,
 } from './request-validation';
 import { WechatPayTransport, type TransportResponse } from './transport';
+import { openBillBody } from '../bill/bill-download';
+import { BillStream, parseBillStream } from '../bill/bill-parser';
+import type {
+  BillRow,
+  BillType,
+  DownloadBillRequest,
+  DownloadBillResult,
+  NoBill,
+} from '../bill/bill.types';
+import { refundNotFound, refundQueryResult, refundResult } from '../refund/refund-result';
+import type {
+  RefundQueryRequest,
+  RefundQueryResult,
+  RefundRequest,
+  RefundResult,
+} from '../refund/refund.types';
+import {
+  validateBillRequest,
+  validateRefundQueryRequest,
+  validateRefundRequest,
+} from './request-validation';
+
+/** A bill being downloaded: iterate `rows` once; `rows.summary` is there after the last row. */
+export interface FoundBillStream {
+  found: true;
+  billDate: string;
+  billType: BillType;
+  rows: BillStream;
+}
+
+export type DownloadBillStreamResult = FoundBillStream | NoBill;
+
+interface CallOptions extends RequestOptions {
+  /** Send through the certificate agent, to secapiBaseUrl. */
+  clientCertificate?: boolean;
+}
 
 type Fields = Record<string, string>;
 
@@ -117,6 +153,126 @@ export class WechatPayGateway {
     );
   }
 
+  /**
+   * Asks WeChat to refund (part of) a paid order, over the agent that presents the merchant
+   * certificate. Refused before sending when no certificate is configured or a value is invalid
+   * (refundFee must be 1 to totalFee fen).
+   *
+   * Repeating a refund with the same outRefundNo and the same amounts is safe: WeChat keys a
+   * refund on out_refund_no, so a repeat is answered about the refund it already has and never
+   * pays twice (other amounts under that number get REFUND_FEE_MISMATCH). That is why a refund
+   * whose request was sent and then timed out is `retryable`, as are SYSTEMERROR and
+   * BIZERR_NEED_RETRY: retry it with the same number, never with a new one. (unifiedorder is not
+   * like that: a repeat with any different parameter is refused as a duplicate order number.)
+   * ERROR (e.g. `订单已全额退款`), NOTENOUGH, ORDERNOTEXIST and REFUND_FEE_MISMATCH are final.
+   *
+   * Success means accepted, not paid out: the outcome arrives by refund notification or
+   * refundQuery.
+   */
+  async refund(request: RefundRequest, options: RequestOptions = {}): Promise<RefundResult> {
+    const fields = validateRefundRequest(request);
+    return this.call(
+      '/secapi/pay/refund',
+      fields,
+      this.config.signType,
+      { ...options, clientCertificate: true },
+      ({ fields: answer, text }) => refundResult(fields, answer, text),
+    );
+  }
+
+  /**
+   * The refunds of an order, or one refund, with their status (SUCCESS, PROCESSING, REFUNDCLOSE,
+   * CHANGE). `REFUNDNOTEXIST` is a result (`found: false`), not an error.
+   */
+  async refundQuery(
+    request: RefundQueryRequest,
+    options: RequestOptions = {},
+  ): Promise<RefundQueryResult> {
+    const query = validateRefundQueryRequest(request);
+    try {
+      return await this.call(
+        '/pay/refundquery',
+        query,
+        this.config.signType,
+        options,
+        ({ fields, text }) => refundQueryResult(query, fields, text),
+      );
+    } catch (error) {
+      const notFound = error instanceof WechatPayBusinessError ? refundNotFound(error) : undefined;
+      if (notFound !== undefined) return notFound;
+      throw error;
+    }
+  }
+
+  /**
+   * A day's trade bill, every row in memory. For large bills use downloadBillStream, which holds
+   * one row at a time. `No Bill Exist` is a result (`found: false`); `Bill Creating` (before about
+   * 10:00 Beijing time the next day) is a retryable WechatPayReturnError.
+   */
+  async downloadBill(
+    request: DownloadBillRequest,
+    options: RequestOptions = {},
+  ): Promise<DownloadBillResult> {
+    const bill = await this.downloadBillStream(request, options);
+    if (!bill.found) return bill;
+    const rows: BillRow[] = [];
+    for await (const row of bill.rows) rows.push(row);
+    return {
+      found: true,
+      billDate: bill.billDate,
+      billType: bill.billType,
+      columns: bill.rows.columns ?? [],
+      rows,
+      summary: bill.rows.summary as NonNullable<typeof bill.rows.summary>,
+    };
+  }
+
+  /**
+   * A day's trade bill as a stream of typed rows: the body (plain or gzip) is parsed as it
+   * arrives and not held, so memory stays that of a row whatever the bill's size; maxBodyBytes
+   * does not apply to it, maxBillBytes does. Iterate `rows` once (`for await`); leaving the loop
+   * early releases the connection. `readTimeoutMs` bounds the wait for the answer and then each
+   * wait for more data while you read.
+   */
+  async downloadBillStream(
+    request: DownloadBillRequest,
+    options: RequestOptions = {},
+  ): Promise<DownloadBillStreamResult> {
+    const fields = validateBillRequest(request);
+    const path = '/pay/downloadbill';
+    const done = this.hooks.startGatewayCall(path);
+    try {
+      const params = this.signedParams(fields, this.config.signType);
+      const readTimeoutMs = options.readTimeoutMs ?? this.config.readTimeoutMs;
+      const response = await this.transport.postXmlStream(
+        `${this.config.baseUrl}${path}`,
+        buildXml(params),
+        { readTimeoutMs },
+      );
+      const body = await openBillBody(response, fields, {
+        maxBodyBytes: this.config.maxBodyBytes,
+        idleTimeoutMs: readTimeoutMs,
+        label: path,
+      });
+      if (body.kind === 'none') {
+        response.body.destroy();
+        done({ result: 'NO_BILL' });
+        return body.bill;
+      }
+      const rows = parseBillStream(body.bytes, {
+        ...(this.config.maxBillBytes !== undefined ? { maxBytes: this.config.maxBillBytes } : {}),
+        onClose: ({ completed, error }) => {
+          if (!completed) response.body.destroy();
+          done(error !== undefined ? { error } : { result: completed ? 'SUCCESS' : 'CANCELLED' });
+        },
+      });
+      return { found: true, billDate: fields.bill_date, billType: fields.bill_type, rows };
+    } catch (error) {
+      done({ error });
+      throw error;
+    }
+  }
+
   /** The arguments of `wx.requestPayment`; `signType` must be the one the order was created with. */
   payParams(prepayId: string, signType: SignType = this.config.signType): PayParams {
     return buildPayParams({ appId: this.config.appId, prepayId, signType }, this.signer);
@@ -139,25 +295,33 @@ export class WechatPayGateway {
     path: string,
     businessFields: Readonly<Record<string, string | number | undefined>>,
     signType: SignType,
-    options: RequestOptions,
+    options: CallOptions,
     read: (response: { fields: Fields; text: string }) => T,
   ): Promise<T> {
     return this.hooks.timeGatewayCall(path, async () => {
-      const params: Record<string, string | number | undefined> = {
-        appid: this.config.appId,
-        mch_id: this.config.mchId,
-        ...businessFields,
-        nonce_str: this.signer.nonce(),
-        sign_type: signType,
-      };
-      params.sign = this.signer.sign(params, signType);
-      const response = await this.transport.postXml(
-        `${this.config.baseUrl}${path}`,
-        buildXml(params),
-        { readTimeoutMs: options.readTimeoutMs },
-      );
+      const params = this.signedParams(businessFields, signType);
+      const base = options.clientCertificate ? this.config.secapiBaseUrl : this.config.baseUrl;
+      const response = await this.transport.postXml(`${base}${path}`, buildXml(params), {
+        readTimeoutMs: options.readTimeoutMs,
+        clientCertificate: options.clientCertificate,
+      });
       return read(await this.readEnvelope(path, response, signType));
     });
+  }
+
+  private signedParams(
+    businessFields: Readonly<Record<string, string | number | undefined>>,
+    signType: SignType,
+  ): Record<string, string | number | undefined> {
+    const params: Record<string, string | number | undefined> = {
+      appid: this.config.appId,
+      mch_id: this.config.mchId,
+      ...businessFields,
+      nonce_str: this.signer.nonce(),
+      sign_type: signType,
+    };
+    params.sign = this.signer.sign(params, signType);
+    return params;
   }
 
   /** HTTP status, XML, return_code, signature (with the request's algorithm), appid/mch_id, result_code. */

@@ -3,6 +3,8 @@ import { WechatPayRequestError } from '../errors/errors';
 import { isSignType, type SignType } from '../signer/sign';
 import { formatBeijingTime, parseBeijingTime } from '../util/beijing-time';
 import { isFen, MAX_FEN } from '../util/money';
+import type { BillType, DownloadBillRequest } from '../bill/bill.types';
+import type { RefundQueryRequest, RefundRequest } from '../refund/refund.types';
 import type { OrderQueryRequest, UnifiedOrderRequest } from './gateway.types';
 
 /**
@@ -253,4 +255,159 @@ export function validatePrepayId(value: unknown, field = 'prepayId'): string {
   const text = requiredText(value, field, 64);
   if (/\s/.test(text)) throw new WechatPayRequestError(field, 'must not contain whitespace');
   return text;
+}
+
+const OUT_REFUND_NO = /^[0-9A-Za-z_\-|*@]{1,64}$/;
+const REFUND_ID = /^\d{1,32}$/;
+const REFUND_ACCOUNTS = ['REFUND_SOURCE_UNSETTLED_FUNDS', 'REFUND_SOURCE_RECHARGE_FUNDS'];
+
+export type RefundFields = {
+  out_refund_no: string;
+  total_fee: number;
+  refund_fee: number;
+  out_trade_no?: string;
+  transaction_id?: string;
+  refund_desc?: string;
+  notify_url?: string;
+  refund_account?: string;
+};
+
+export function validateOutRefundNo(value: unknown, field = 'outRefundNo'): string {
+  const text = requiredText(value, field, 64);
+  if (!OUT_REFUND_NO.test(text)) {
+    throw new WechatPayRequestError(field, 'must be 1 to 64 of 0-9 A-Z a-z _ - | * @');
+  }
+  return text;
+}
+
+/** Exactly one of two order references, as refund and refundquery name orders. */
+function orderReference(request: {
+  outTradeNo?: unknown;
+  transactionId?: unknown;
+}): { out_trade_no: string } | { transaction_id: string } {
+  const hasOutTradeNo = request.outTradeNo !== undefined;
+  const hasTransactionId = request.transactionId !== undefined;
+  if (hasOutTradeNo && hasTransactionId) {
+    throw new WechatPayRequestError('transactionId', 'must not be given together with outTradeNo');
+  }
+  if (hasTransactionId) return { transaction_id: validateTransactionId(request.transactionId) };
+  if (!hasOutTradeNo) {
+    throw new WechatPayRequestError('outTradeNo', 'outTradeNo or transactionId is required');
+  }
+  return { out_trade_no: validateOutTradeNo(request.outTradeNo) };
+}
+
+/**
+ * A refund: the order (one reference), our refund number, the order total and the refund in
+ * integer fen (0 < refundFee <= totalFee <= MAX_FEN), and the optional description, notify URL
+ * and fund account.
+ */
+export function validateRefundRequest(request: RefundRequest): RefundFields {
+  requireObject(request);
+  const fields: RefundFields = {
+    ...orderReference(request),
+    out_refund_no: validateOutRefundNo(request.outRefundNo),
+    total_fee: validateTotalFee(request.totalFee),
+    refund_fee: validateTotalFee(request.refundFee, 'refundFee'),
+  };
+  if (fields.refund_fee > fields.total_fee) {
+    throw new WechatPayRequestError('refundFee', 'must not exceed totalFee');
+  }
+  const refundDesc = optionalText(request.refundDesc, 'refundDesc', 80);
+  if (refundDesc !== undefined) fields.refund_desc = refundDesc;
+  if (request.notifyUrl !== undefined) fields.notify_url = validateNotifyUrl(request.notifyUrl);
+  if (request.refundAccount !== undefined) {
+    if (!REFUND_ACCOUNTS.includes(request.refundAccount)) {
+      throw new WechatPayRequestError(
+        'refundAccount',
+        `must be one of ${REFUND_ACCOUNTS.join(', ')}`,
+      );
+    }
+    fields.refund_account = request.refundAccount;
+  }
+  return fields;
+}
+
+export type RefundQueryFields = (
+  | { refund_id: string }
+  | { out_refund_no: string }
+  | { transaction_id: string }
+  | { out_trade_no: string }
+) & { offset?: number };
+
+const REFUND_QUERY_KEYS = ['refundId', 'outRefundNo', 'transactionId', 'outTradeNo'] as const;
+
+/** Exactly one reference, and an optional offset (a non-negative integer). */
+export function validateRefundQueryRequest(request: RefundQueryRequest): RefundQueryFields {
+  requireObject(request);
+  const given = REFUND_QUERY_KEYS.filter(
+    (key) => (request as Record<string, unknown>)[key] !== undefined,
+  );
+  if (given.length !== 1) {
+    throw new WechatPayRequestError(
+      given[1] ?? 'refundId',
+      'give exactly one of refundId, outRefundNo, transactionId and outTradeNo',
+    );
+  }
+  const value = (request as Record<string, unknown>)[given[0]];
+  let fields: RefundQueryFields;
+  if (given[0] === 'refundId') {
+    const text = requiredText(value, 'refundId', 32);
+    if (!REFUND_ID.test(text))
+      throw new WechatPayRequestError('refundId', 'must be 1 to 32 digits');
+    fields = { refund_id: text };
+  } else if (given[0] === 'outRefundNo') {
+    fields = { out_refund_no: validateOutRefundNo(value) };
+  } else if (given[0] === 'transactionId') {
+    fields = { transaction_id: validateTransactionId(value) };
+  } else {
+    fields = { out_trade_no: validateOutTradeNo(value) };
+  }
+  if (request.offset !== undefined) {
+    if (!Number.isSafeInteger(request.offset) || request.offset < 0) {
+      throw new WechatPayRequestError('offset', 'must be a non-negative integer');
+    }
+    fields.offset = request.offset;
+  }
+  return fields;
+}
+
+const BILL_TYPES: readonly BillType[] = ['ALL', 'SUCCESS', 'REFUND', 'RECHARGE_REFUND'];
+const BILL_DATE = /^\d{8}$/;
+
+export type BillFields = {
+  bill_date: string;
+  bill_type: BillType;
+  tar_type?: 'GZIP';
+};
+
+/** A real Beijing calendar date (`yyyyMMdd` or a Date), a bill type, and GZIP or nothing. */
+export function validateBillRequest(request: DownloadBillRequest): BillFields {
+  requireObject(request);
+  let billDate: string;
+  if (request.billDate instanceof Date) {
+    if (Number.isNaN(request.billDate.getTime())) {
+      throw new WechatPayRequestError('billDate', 'must be a valid Date');
+    }
+    billDate = formatBeijingTime(request.billDate).slice(0, 8);
+  } else if (typeof request.billDate === 'string' && BILL_DATE.test(request.billDate)) {
+    if (parseBeijingTime(`${request.billDate}000000`) === undefined) {
+      throw new WechatPayRequestError('billDate', 'must be a real date as yyyyMMdd');
+    }
+    billDate = request.billDate;
+  } else {
+    throw new WechatPayRequestError('billDate', 'must be a yyyyMMdd string or a Date');
+  }
+  const billType = request.billType ?? 'ALL';
+  if (!BILL_TYPES.includes(billType)) {
+    throw new WechatPayRequestError('billType', `must be one of ${BILL_TYPES.join(', ')}`);
+  }
+  if (request.tarType !== undefined && request.tarType !== 'GZIP') {
+    throw new WechatPayRequestError('tarType', 'must be GZIP when given');
+  }
+  return {
+    bill_date: billDate,
+    bill_type: billType,
+    ...(request.tarType !== undefined ? { tar_type: request.tarType } : {}),
+  };
 }

@@ -17,11 +17,14 @@ export interface WechatPayHooks {
 }
 
 export interface WechatPayGatewayCallEvent {
-  /** The WeChat path: '/pay/unifiedorder', '/pay/orderquery', '/pay/closeorder', '/sns/jscode2session', later
+  /** The WeChat path: '/pay/unifiedorder', '/pay/orderquery', '/pay/closeorder', '/sns/jscode2session',
    *  '/secapi/pay/refund', '/pay/refundquery', '/pay/downloadbill'. */
   endpoint: string;
-  /** 'SUCCESS'; the err_code of a business failure (SYSTEMERROR, ORDERPAID...); otherwise the error code of
-   *  the WechatPayError thrown (RETURN_FAIL, BAD_SIGNATURE, PROTOCOL, TRANSPORT, LOGIN...). */
+  /** 'SUCCESS'; the err_code of a business failure (SYSTEMERROR, ORDERPAID, REFUNDNOTEXIST...); 'NO_BILL'
+   *  for a downloadbill answered `No Bill Exist`; 'CANCELLED' for a bill stream the caller stopped
+   *  reading; otherwise the error code of the WechatPayError thrown (RETURN_FAIL, BAD_SIGNATURE,
+   *  PROTOCOL, TRANSPORT, LOGIN, CONFIG_INVALID...). A bill stream reports once it was read to
+   *  the end (or failed), so its duration covers the download. */
   result: string;
   durationMs: number;
 }
@@ -69,6 +72,25 @@ export class WechatPayHookRunner {
       });
       throw error;
     }
+  }
+
+  /**
+   * For calls whose end is not a promise (a bill read as a stream): starts the clock now and
+   * reports when `done` is called, with a result string or the error the call failed with.
+   */
+  startGatewayCall(endpoint: string): (outcome: { result: string } | { error: unknown }) => void {
+    if (this.hooks?.onGatewayCall === undefined) return () => undefined;
+    const started = performance.now();
+    let reported = false;
+    return (outcome) => {
+      if (reported) return;
+      reported = true;
+      this.gatewayCall({
+        endpoint,
+        result: 'result' in outcome ? outcome.result : gatewayCallResult(outcome.error),
+        durationMs: performance.now() - started,
+      });
+    };
   }
 
   notification(event: WechatPayNotificationEvent): void {

@@ -2,8 +2,9 @@ import { Injectable, Logger, Scope } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { Test } from '@nestjs/testing';
 import { NotifyHandlerRegistry } from './notify-handler.registry';
-import { WechatPayNotifyHandler } from './notify.decorator';
-import type { PaymentNotification } from './notify.types';
+import { WECHAT_PAY_NOTIFY_ROUTES } from '../wechat-pay.constants';
+import { WechatPayNotifyHandler, WechatPayRefundHandler } from './notify.decorator';
+import type { PaymentNotification, RefundNotification } from './notify.types';
 
 const EVENT = { outTradeNo: 'ORDER-1' } as PaymentNotification;
 
@@ -23,6 +24,21 @@ class OrdersListener {
 
   notDecorated(): void {
     this.seen.push('notDecorated');
+  }
+}
+
+@Injectable()
+class RefundsListener {
+  readonly seen: string[] = [];
+
+  @WechatPayRefundHandler()
+  onRefund(event: RefundNotification): void {
+    this.seen.push(`refund:${event.outRefundNo}`);
+  }
+
+  @WechatPayNotifyHandler()
+  onPaid(event: PaymentNotification): void {
+    this.seen.push(`paid:${event.outTradeNo}`);
   }
 }
 
@@ -112,5 +128,32 @@ describe('NotifyHandlerRegistry', () => {
     expect(warn).toHaveBeenCalledWith(
       expect.stringContaining('no @WechatPayNotifyHandler() method found'),
     );
+  });
+
+  it('collects refund handlers apart from payment handlers, each bound to its instance', async () => {
+    const { registry, moduleRef } = await registryFor([RefundsListener]);
+    expect(registry.handlers.map((h) => h.name)).toEqual(['RefundsListener.onPaid']);
+    expect(registry.refundHandlers.map((h) => h.name)).toEqual(['RefundsListener.onRefund']);
+    await registry.refundHandlers[0].handle({ outRefundNo: 'R-1' } as RefundNotification);
+    expect(moduleRef.get(RefundsListener).seen).toEqual(['refund:R-1']);
+    expect(log).toHaveBeenCalledWith('1 refund notification handler(s) registered');
+  });
+
+  it('warns about a missing refund handler only when the refund route is mounted', async () => {
+    const mounted = await registryFor([
+      OrdersListener,
+      { provide: WECHAT_PAY_NOTIFY_ROUTES, useValue: { payment: true, refund: true } },
+    ]);
+    expect(mounted.registry.refundHandlers).toHaveLength(0);
+    expect(warn).toHaveBeenCalledTimes(1);
+    expect(warn).toHaveBeenCalledWith(
+      expect.stringContaining('no @WechatPayRefundHandler() method found'),
+    );
+    warn.mockClear();
+    await registryFor([
+      OrdersListener,
+      { provide: WECHAT_PAY_NOTIFY_ROUTES, useValue: { payment: true, refund: false } },
+    ]);
+    expect(warn).not.toHaveBeenCalled();
   });
 });

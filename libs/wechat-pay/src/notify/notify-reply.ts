@@ -19,6 +19,7 @@ export const REJECT_MESSAGES: Readonly<Record<NotifyRejectReason, string>> = {
   MCH_ID_MISMATCH: 'mch_id mismatch',
   MISSING_FIELD: 'missing field',
   INVALID_FIELD: 'invalid field',
+  DECRYPTION_FAILED: 'req_info does not decrypt',
   NO_HANDLER: 'no handler',
   HANDLER_FAILED: 'handler failed',
   INTERNAL_ERROR: 'internal error',

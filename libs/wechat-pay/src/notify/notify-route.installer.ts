@@ -12,7 +12,7 @@ import {
   hideBodyHeaders,
   NOTIFY_ROUTE,
 } from './notify-route';
-import type { NotifyRejectReason } from './notify.types';
+import type { NotificationKind, NotifyRejectReason } from './notify.types';
 
 type Next = (error?: unknown) => void;
 type Middleware = (req: IncomingMessage, res: ServerResponse, next: Next) => void;
@@ -102,10 +102,10 @@ export class NotifyRouteInstaller implements OnModuleInit {
         },
       ]);
     }
-    const isNotifyPath = this.expressPathMatcher(app, router.stack);
+    const notifyKind = this.expressPathMatcher(app, router.stack);
 
     const hideBody: Middleware = (req, _res, next) => {
-      if (req.method === 'POST' && !hasNotifyStash(req) && isNotifyPath(req.url)) {
+      if (req.method === 'POST' && !hasNotifyStash(req) && notifyKind(req.url) !== undefined) {
         hideBodyHeaders(req, false);
       }
       next();
@@ -116,14 +116,15 @@ export class NotifyRouteInstaller implements OnModuleInit {
 
     const answerParserErrors: ErrorMiddleware = (error, req, res, next) => {
       const failure = bodyParserFailure(error);
-      if (failure === undefined || req.method !== 'POST' || !isNotifyPath(req.url)) {
+      const kind = req.method === 'POST' ? notifyKind(req.url) : undefined;
+      if (failure === undefined || kind === undefined) {
         next(error);
         return;
       }
       this.logger.warn(
-        `refused a notification: ${failure} (a body parser failed before the route)`,
+        `refused ${kind === 'payment' ? 'a notification' : 'a refund notification'}: ${failure} (a body parser failed before the route)`,
       );
-      this.hooks.notification({ kind: 'payment', outcome: failure });
+      this.hooks.notification({ kind, outcome: failure });
       if (res.headersSent) return;
       res.statusCode = 200;
       res.setHeader('Content-Type', 'text/xml; charset=utf-8');
@@ -133,16 +134,21 @@ export class NotifyRouteInstaller implements OnModuleInit {
     app.use(answerParserErrors);
   }
 
-  /** Compares request paths with the notify route's paths as Express itself would match them. */
+  /**
+   * Compares request paths with the notify routes' paths as Express itself would match them, and
+   * says which route (payment or refund) a path is.
+   */
   private expressPathMatcher(
     app: ExpressApp,
     stack: ExpressLayer[],
-  ): (url: string | undefined) => boolean {
-    const paths = stack
-      .filter((layer) => layer.route?.stack.some((entry) => isNotifyHandler(entry.handle)))
-      .map((layer) => layer.route?.path)
-      .filter((path): path is string => typeof path === 'string');
-    if (paths.length === 0) {
+  ): (url: string | undefined) => NotificationKind | undefined {
+    const routes: Array<[string, NotificationKind]> = [];
+    for (const layer of stack) {
+      const path = layer.route?.path;
+      const kind = layer.route?.stack.map((entry) => notifyKindOf(entry.handle)).find(Boolean);
+      if (typeof path === 'string' && kind !== undefined) routes.push([path, kind]);
+    }
+    if (routes.length === 0) {
       throw new WechatPayConfigError([
         {
           field: 'notifyController',
@@ -156,18 +162,19 @@ export class NotifyRouteInstaller implements OnModuleInit {
       const cased = caseSensitive ? path : path.toLowerCase();
       return strict ? cased : cased.replace(/\/+$/, '');
     };
-    const wanted = new Set(paths.map(normalise));
+    const wanted = new Map(routes.map(([path, kind]) => [normalise(path), kind]));
     return (url) => {
-      if (url === undefined) return false;
+      if (url === undefined) return undefined;
       const query = url.indexOf('?');
-      return wanted.has(normalise(query === -1 ? url : url.slice(0, query)));
+      return wanted.get(normalise(query === -1 ? url : url.slice(0, query)));
     };
   }
 
   private installFastify(fastify: FastifyInstance): void {
     const maxBytes = this.config.maxBodyBytes;
     fastify.addHook('onRequest', async (request) => {
-      if (request.routeOptions?.config?.[FASTIFY_NOTIFY_ROUTE_FLAG] !== true) return;
+      const kind = request.routeOptions?.config?.[FASTIFY_NOTIFY_ROUTE_FLAG];
+      if (kind !== 'payment' && kind !== 'refund') return;
       const raw = request.raw;
       if (hasNotifyStash(raw)) return;
       let read: { body: Awaited<ReturnType<typeof readNotifyBody>> } | { error: unknown };
@@ -181,10 +188,10 @@ export class NotifyRouteInstaller implements OnModuleInit {
   }
 }
 
-function isNotifyHandler(handle: unknown): boolean {
-  return (
-    typeof handle === 'function' && Reflect.getMetadata(NOTIFY_ROUTE, handle as object) === true
-  );
+function notifyKindOf(handle: unknown): NotificationKind | undefined {
+  if (typeof handle !== 'function') return undefined;
+  const kind: unknown = Reflect.getMetadata(NOTIFY_ROUTE, handle as object);
+  return kind === 'payment' || kind === 'refund' ? kind : undefined;
 }
 
 /** body-parser (raw-body) errors carry a `type`; which refusal each one is. */

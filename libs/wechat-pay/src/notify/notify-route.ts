@@ -1,7 +1,10 @@
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { NotifyBody } from './notify-body';
 
-/** Marks the notify route's handler, so the adapter setup can find it however it was mounted. */
+/**
+ * Marks the notify routes' handlers (the value is the kind, payment or refund), so the adapter
+ * setup can find them however they were mounted.
+ */
 export const NOTIFY_ROUTE = Symbol('wechat-pay:notify-route');
 
 /**

@@ -24,7 +24,7 @@ import {
 } from './notify-route';
 import { describeError } from './notify.logging';
 import { WechatPayNotifyService } from './notify.service';
-import type { NotifyRejectReason } from './notify.types';
+import type { NotificationKind, NotifyRejectReason } from './notify.types';
 
 /** Express hands the Node request itself; Fastify wraps it (`raw`). */
 function nodeRequest(req: unknown): NotifyRequest {
@@ -33,8 +33,8 @@ function nodeRequest(req: unknown): NotifyRequest {
 }
 
 /**
- * Builds the controller that receives payment notifications at `path`. A fresh class per call, so
- * each module instance can mount its own path.
+ * Builds the controller that receives payment (or, with `kind: 'refund'`, refund) notifications
+ * at `path`. A fresh class per call, so each module instance can mount its own paths.
  *
  * It reads the body itself, on Express and on Fastify alike: the module's adapter setup
  * (NotifyRouteInstaller) keeps the host's body parsers away from this route, so hosts need no XML
@@ -42,7 +42,11 @@ function nodeRequest(req: unknown): NotifyRequest {
  * even when something unexpected throws: WeChat reads only the reply body, and a non-200 would
  * just be another failure it retries. Host guards and middleware still run before it.
  */
-export function createNotifyController(path: string): Type<unknown> {
+export function createNotifyController(
+  path: string,
+  kind: NotificationKind = 'payment',
+): Type<unknown> {
+  const noun = kind === 'payment' ? 'a notification' : 'a refund notification';
   @Controller(path)
   class WechatPayNotifyController {
     private readonly logger = new Logger('WechatPayNotify');
@@ -57,24 +61,25 @@ export function createNotifyController(path: string): Type<unknown> {
     @Post()
     // Declared as well as sent, so route metadata (OpenAPI documents, say) shows the real status.
     @HttpCode(200)
-    @SetMetadata(NOTIFY_ROUTE, true)
-    @SetMetadata(FASTIFY_ROUTE_CONFIG_METADATA, { [FASTIFY_NOTIFY_ROUTE_FLAG]: true })
+    @SetMetadata(NOTIFY_ROUTE, kind)
+    @SetMetadata(FASTIFY_ROUTE_CONFIG_METADATA, { [FASTIFY_NOTIFY_ROUTE_FLAG]: kind })
     async receive(@Req() req: unknown, @Res() res: unknown): Promise<void> {
       let reply: string;
       try {
         const read = await this.body(nodeRequest(req));
         if (read.ok) {
-          reply = (await this.notify.handle(read.body)).reply;
+          const result =
+            kind === 'payment'
+              ? await this.notify.handle(read.body)
+              : await this.notify.handleRefund(read.body);
+          reply = result.reply;
         } else {
-          reply = this.refused(read.reason, `refused a notification: ${read.reason}`);
+          reply = this.refused(read.reason, `refused ${noun}: ${read.reason}`);
         }
       } catch (error) {
         reply =
           error instanceof WechatPayNotifyError
-            ? this.refused(
-                error.reason,
-                `refused a notification: ${error.reason} (${error.message})`,
-              )
+            ? this.refused(error.reason, `refused ${noun}: ${error.reason} (${error.message})`)
             : this.failed(error);
       }
       const adapter = this.adapterHost.httpAdapter;
@@ -93,13 +98,13 @@ export function createNotifyController(path: string): Type<unknown> {
 
     private refused(reason: NotifyRejectReason, line: string): string {
       this.logger.warn(line);
-      this.hooks.notification({ kind: 'payment', outcome: reason });
+      this.hooks.notification({ kind, outcome: reason });
       return rejectionReply(reason);
     }
 
     private failed(error: unknown): string {
-      this.logger.error(`a notification could not be processed: ${describeError(error)}`);
-      this.hooks.notification({ kind: 'payment', outcome: 'INTERNAL_ERROR' });
+      this.logger.error(`${noun} could not be processed: ${describeError(error)}`);
+      this.hooks.notification({ kind, outcome: 'INTERNAL_ERROR' });
       return rejectionReply('INTERNAL_ERROR');
     }
   }

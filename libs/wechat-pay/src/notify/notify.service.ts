@@ -1,6 +1,11 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { WechatPayConfig } from '../config/wechat-pay.options';
-import { WechatPayNotifyError, WechatPayXmlError } from '../errors/errors';
+import {
+  WechatPayDecryptionError,
+  WechatPayNotifyError,
+  WechatPayXmlError,
+} from '../errors/errors';
+import { parseBeijingDateTime } from '../util/beijing-time';
 import { WechatPayHookRunner } from '../hooks/hooks';
 import { resolveSignType, type SignType } from '../signer/sign';
 import { WechatPaySigner } from '../signer/signer.service';
@@ -14,8 +19,28 @@ import type {
   NotifyRejectReason,
   NotifyResult,
   PaymentNotification,
+  RefundNotification,
+  RefundNotificationStatus,
+  RefundNotifyResult,
   VerifiedNotification,
 } from './notify.types';
+
+/** Decrypted fields a refund notification always carries and the typed event needs. */
+const REFUND_REQUIRED_FIELDS = [
+  'out_refund_no',
+  'refund_id',
+  'out_trade_no',
+  'transaction_id',
+  'total_fee',
+  'refund_fee',
+  'refund_status',
+] as const;
+
+const REFUND_STATUSES: ReadonlySet<string> = new Set<RefundNotificationStatus>([
+  'SUCCESS',
+  'CHANGE',
+  'REFUNDCLOSE',
+]);
 
 /** Fields a paid notification always carries and the typed event needs. */
 const REQUIRED_FIELDS = [
@@ -40,12 +65,13 @@ function refuse(reason: NotifyRejectReason, message: string): never {
 }
 
 /**
- * Payment notifications, in two steps a host can also call on its own:
+ * Payment and refund notifications, in two steps a host can also call on its own:
  * - `verify(rawBody)` parses and verifies (size, XML, signature over every field received,
  *   appid, mch_id, required fields, amounts) and returns the typed notification, or throws a
  *   WechatPayNotifyError whose `reason` says exactly what was wrong;
  * - `dispatch(notification)` awaits the host's `@WechatPayNotifyHandler()` methods in order.
  * `handle(rawBody)` does both and returns the reply to send; the built-in route calls it.
+ * Refund notifications have the same three: `verifyRefund`, `dispatchRefund`, `handleRefund`.
  */
 @Injectable()
 export class WechatPayNotifyService {
@@ -158,6 +184,154 @@ export class WechatPayNotifyService {
       outcome: result.reason ?? (result.event ? 'HANDLED' : 'ACKNOWLEDGED'),
     });
     return result;
+  }
+
+  /**
+   * Verifies one refund notification body: size and XML hazards as for payments, return_code,
+   * appid and mch_id, then `req_info` decrypted with the merchant key (AES-256-ECB under the MD5
+   * of the API key) and its `<root>` document read into the typed event. A body encrypted with
+   * another key, or garbage, is refused as DECRYPTION_FAILED. A pure function of the body and the
+   * configuration.
+   */
+  async verifyRefund(rawBody: Buffer | string): Promise<RefundNotification> {
+    let envelope: Record<string, string>;
+    try {
+      envelope = await parseXml(rawBody, { maxBytes: this.config.maxBodyBytes });
+    } catch (error) {
+      if (!(error instanceof WechatPayXmlError)) throw error;
+      return refuse(xmlRejectReason(error), `the body was refused: ${error.message}`);
+    }
+    if (envelope.return_code !== 'SUCCESS') {
+      refuse('RETURN_CODE_FAIL', 'return_code is not SUCCESS');
+    }
+    if (envelope.appid !== this.config.appId) {
+      refuse('APPID_MISMATCH', 'appid is not the configured one');
+    }
+    if (envelope.mch_id !== this.config.mchId) {
+      refuse('MCH_ID_MISMATCH', 'mch_id is not the configured one');
+    }
+    if (!envelope.req_info) refuse('MISSING_FIELD', 'req_info is missing');
+    let fields: Record<string, string>;
+    try {
+      const plaintext = this.signer.decryptReqInfo(envelope.req_info);
+      fields = await parseXml(plaintext, { root: 'root', maxBytes: this.config.maxBodyBytes });
+    } catch (error) {
+      if (error instanceof WechatPayDecryptionError) {
+        return refuse('DECRYPTION_FAILED', error.message);
+      }
+      // With another key the padding still checks out about once in 256: what comes out is noise.
+      if (error instanceof WechatPayXmlError) {
+        return refuse('DECRYPTION_FAILED', 'req_info did not decrypt to a <root> document');
+      }
+      throw error;
+    }
+    const missing = REFUND_REQUIRED_FIELDS.find((name) => !fields[name]);
+    if (missing) refuse('MISSING_FIELD', `${missing} is missing from req_info`);
+    if (!REFUND_STATUSES.has(fields.refund_status)) {
+      refuse('INVALID_FIELD', 'refund_status is not SUCCESS, CHANGE or REFUNDCLOSE');
+    }
+    const amount = (name: string, required: boolean): number | undefined => {
+      const text = fields[name];
+      if (!text) return required ? refuse('MISSING_FIELD', `${name} is missing`) : undefined;
+      const fen = parseFen(text);
+      if (fen === undefined) {
+        refuse('INVALID_FIELD', `${name} is not a whole number of fen from 0 to MAX_FEN`);
+      }
+      return fen;
+    };
+    const successTime = fields.success_time;
+    if (fields.refund_status === 'SUCCESS' && !successTime) {
+      refuse('MISSING_FIELD', 'success_time is missing from a SUCCESS refund');
+    }
+    const successAt = successTime ? parseBeijingDateTime(successTime) : undefined;
+    if (successTime && successAt === undefined) {
+      refuse('INVALID_FIELD', 'success_time is not a Beijing time');
+    }
+    const event: RefundNotification = {
+      appId: envelope.appid,
+      mchId: envelope.mch_id,
+      refundStatus: fields.refund_status as RefundNotificationStatus,
+      outRefundNo: fields.out_refund_no,
+      refundId: fields.refund_id,
+      outTradeNo: fields.out_trade_no,
+      transactionId: fields.transaction_id,
+      totalFee: amount('total_fee', true) as number,
+      refundFee: amount('refund_fee', true) as number,
+      raw: Object.freeze({ ...fields }),
+      envelope: Object.freeze({ ...envelope }),
+    };
+    const settlementTotalFee = amount('settlement_total_fee', false);
+    const settlementRefundFee = amount('settlement_refund_fee', false);
+    if (settlementTotalFee !== undefined) event.settlementTotalFee = settlementTotalFee;
+    if (settlementRefundFee !== undefined) event.settlementRefundFee = settlementRefundFee;
+    if (successTime) event.successTime = successTime;
+    if (successAt !== undefined) event.successAt = successAt;
+    if (fields.refund_recv_accout) event.refundRecvAccount = fields.refund_recv_accout;
+    if (fields.refund_account) event.refundAccount = fields.refund_account;
+    if (fields.refund_request_source) event.refundRequestSource = fields.refund_request_source;
+    return Object.freeze(event);
+  }
+
+  /**
+   * Awaits every `@WechatPayRefundHandler()` in discovery order; throws a WechatPayNotifyError:
+   * NO_HANDLER when none is registered, HANDLER_FAILED (the handler's error as `cause`) at the
+   * first that throws.
+   */
+  async dispatchRefund(notification: RefundNotification): Promise<void> {
+    const handlers = this.registry.refundHandlers;
+    if (handlers.length === 0) {
+      throw new WechatPayNotifyError('NO_HANDLER', 'no @WechatPayRefundHandler() is registered');
+    }
+    for (const handler of handlers) {
+      try {
+        await handler.handle(notification);
+      } catch (error) {
+        throw new WechatPayNotifyError('HANDLER_FAILED', `${handler.name} failed`, {
+          cause: error,
+        });
+      }
+    }
+  }
+
+  /**
+   * verifyRefund, then dispatchRefund, mapped to the reply as `handle` does for payments; reports
+   * `{ kind: 'refund', outcome }` to the onNotification hook.
+   */
+  async handleRefund(rawBody: Buffer | string): Promise<RefundNotifyResult> {
+    const result = await this.refundOutcome(rawBody);
+    this.hooks.notification({ kind: 'refund', outcome: result.reason ?? 'HANDLED' });
+    return result;
+  }
+
+  private async refundOutcome(rawBody: Buffer | string): Promise<RefundNotifyResult> {
+    let notification: RefundNotification;
+    try {
+      notification = await this.verifyRefund(rawBody);
+    } catch (error) {
+      if (!(error instanceof WechatPayNotifyError)) throw error;
+      this.logger.warn(
+        `refused a refund notification: ${error.reason} (${shorten(error.message)})`,
+      );
+      return { accepted: false, reason: error.reason, reply: rejectionReply(error.reason) };
+    }
+    try {
+      await this.dispatchRefund(notification);
+    } catch (error) {
+      if (!(error instanceof WechatPayNotifyError)) throw error;
+      const refund = shorten(notification.outRefundNo);
+      this.logger.error(
+        error.reason === 'NO_HANDLER'
+          ? `no refund handler registered; answered FAIL for out_refund_no ${refund} so WeChat re-sends it`
+          : `${error.message} for out_refund_no ${refund}: ${describeError(error.cause)}`,
+      );
+      return {
+        accepted: false,
+        reason: error.reason,
+        reply: rejectionReply(error.reason),
+        event: notification,
+      };
+    }
+    return { accepted: true, reply: buildNotifyReply('SUCCESS'), event: notification };
   }
 
   private async outcome(rawBody: Buffer | string): Promise<NotifyResult> {

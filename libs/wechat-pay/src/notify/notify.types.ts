@@ -64,6 +64,7 @@ export type NotifyRejectReason =
   | 'MCH_ID_MISMATCH'
   | 'MISSING_FIELD'
   | 'INVALID_FIELD'
+  | 'DECRYPTION_FAILED'
   | 'NO_HANDLER'
   | 'HANDLER_FAILED'
   | 'INTERNAL_ERROR';
@@ -73,12 +74,60 @@ export type NotifyRejectReason =
  * accepted notification without `event` is a verified `result_code=FAIL` one: acknowledged, not
  * handled.
  */
-export interface NotifyResult {
+export interface NotifyResult<E = PaymentNotification> {
   accepted: boolean;
   reason?: NotifyRejectReason;
   reply: string;
-  event?: PaymentNotification;
+  event?: E;
 }
 
 /** A host method decorated with `@WechatPayNotifyHandler()`. */
 export type PaymentNotificationHandler = (event: PaymentNotification) => Promise<void> | void;
+
+/** What a refund notification reports: SUCCESS (paid out), CHANGE (abnormal) or REFUNDCLOSE. */
+export type RefundNotificationStatus = 'SUCCESS' | 'CHANGE' | 'REFUNDCLOSE';
+
+/**
+ * A refund notification whose `req_info` decrypted with the merchant key, for the configured
+ * appid and mch_id. Amounts are integer fen; ids stay strings. WeChat signs nothing here: the
+ * encryption is the only proof it came from WeChat, so check the refund against your own record
+ * (out_refund_no, amounts) before acting, and treat repeats idempotently.
+ */
+export interface RefundNotification {
+  appId: string;
+  mchId: string;
+  refundStatus: RefundNotificationStatus;
+  outRefundNo: string;
+  /** WeChat's refund id (29 digits today). */
+  refundId: string;
+  outTradeNo: string;
+  transactionId: string;
+  /** The order's total, fen. */
+  totalFee: number;
+  /** The refund requested, fen. */
+  refundFee: number;
+  settlementTotalFee?: number;
+  /** The refund minus non-top-up coupons, fen. */
+  settlementRefundFee?: number;
+  /** When it succeeded (SUCCESS only), as WeChat writes it: `yyyy-MM-dd HH:mm:ss`, Beijing time. */
+  successTime?: string;
+  successAt?: Date;
+  /** Where the money went (`refund_recv_accout`, WeChat's spelling), e.g. `支付用户零钱`. */
+  refundRecvAccount?: string;
+  refundAccount?: string;
+  /** `API` or `VENDOR_PLATFORM` (a refund made in the merchant platform). */
+  refundRequestSource?: string;
+  /** Every decrypted field of `<root>`, names WeChat may add later included. */
+  raw: Readonly<Record<string, string>>;
+  /** The outer fields (appid, mch_id, nonce_str, req_info...). */
+  envelope: Readonly<Record<string, string>>;
+}
+
+/** A host method decorated with `@WechatPayRefundHandler()`. */
+export type RefundNotificationHandler = (event: RefundNotification) => Promise<void> | void;
+
+/** What the refund route's `handleRefund()` returns. */
+export type RefundNotifyResult = NotifyResult<RefundNotification>;
+
+/** Which notification route: the payment one or the refund one. */
+export type NotificationKind = 'payment' | 'refund';

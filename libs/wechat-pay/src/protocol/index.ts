@@ -20,12 +20,38 @@ export {
 export { buildXml, parseXml, DEFAULT_MAX_XML_BYTES, type ParseXmlOptions } from '../xml/xml-codec';
 export { decryptReqInfo, encryptReqInfo, parseReqInfo, refundAesKey } from '../refund/req-info';
 export { buildNotifyReply } from '../notify/notify-reply';
-export { formatBeijingTime, parseBeijingTime } from '../util/beijing-time';
-export { formatYuan, isFen, MAX_FEN, parseFen } from '../util/money';
+export {
+  formatBeijingDate,
+  formatBeijingTime,
+  parseBeijingDateTime,
+  parseBeijingTime,
+} from '../util/beijing-time';
+export {
+  formatYuan,
+  isFen,
+  MAX_FEN,
+  MILLI_FEN_PER_FEN,
+  parseFen,
+  parseYuan,
+  parseYuanMilliFen,
+} from '../util/money';
+export {
+  BillLineReader,
+  BillStream,
+  billLines,
+  MAX_BILL_LINE_CHARS,
+  parseBill,
+  parseBillStream,
+  type BillStreamOptions,
+} from '../bill/bill-parser';
+export type { BillRow, BillSummary, BillType, ParsedBill } from '../bill/bill.types';
 export {
   WechatPayDecryptionError,
   WechatPayError,
+  WechatPayProtocolError,
   WechatPayRequestError,
+  WechatPayTransportError,
   WechatPayXmlError,
+  type TransportFailure,
   type XmlErrorReason,
 } from '../errors/errors';

@@ -1,11 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import { apiKeyOf } from '../config/secrets';
 import { WechatPayConfig } from '../config/wechat-pay.options';
+import { decryptReqInfo } from '../refund/req-info';
 import { createNonce, sign, verify, type SignType, type SignableParams } from './sign';
 
 /**
  * Signs and verifies with the configured merchant key. The only reader of the key: everything
- * else that needs a signature (requests, pay parameters, notification checks) asks this service.
+ * else that needs a signature (requests, pay parameters, notification checks) or a refund
+ * notification's decryption asks this service.
  */
 @Injectable()
 export class WechatPaySigner {
@@ -27,6 +29,14 @@ export class WechatPaySigner {
    */
   verify(params: SignableParams, expected?: SignType): boolean {
     return verify(params, apiKeyOf(this.config), { fallback: this.config.signType, expected });
+  }
+
+  /**
+   * Decrypts a refund notification's `req_info` with the key derived from the API key; throws
+   * WechatPayDecryptionError when it does not decrypt (another key, or not WeChat's).
+   */
+  decryptReqInfo(reqInfo: string): string {
+    return decryptReqInfo(reqInfo, apiKeyOf(this.config));
   }
 
   nonce(): string {

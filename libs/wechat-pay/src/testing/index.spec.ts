@@ -1,7 +1,9 @@
 import { WechatPayProtocolError, WechatPayRequestError } from '../errors/errors';
 import { verify } from '../signer/sign';
 import { parseXml } from '../xml/xml-codec';
-import { buildPaymentNotification, parseNotifyReply } from './index';
+import { decryptReqInfo } from '../refund/req-info';
+import { WechatPayDecryptionError } from '../errors/errors';
+import { buildPaymentNotification, buildRefundNotification, parseNotifyReply } from './index';
 
 const MERCHANT = {
   appId: 'wx1234567890abcdef',
@@ -123,5 +125,57 @@ describe('parseNotifyReply', () => {
       WechatPayProtocolError,
     );
     await expect(parseNotifyReply('OK')).rejects.toThrow();
+  });
+});
+
+describe('buildRefundNotification', () => {
+  it('encrypts a <root> document with the merchant key and sends no sign, as WeChat does', async () => {
+    const built = buildRefundNotification({
+      ...MERCHANT,
+      outRefundNo: 'R-1',
+      totalFee: 500,
+      refundFee: 200,
+      successTime: new Date('2024-03-01T04:00:05Z'),
+    });
+    const outer = await parseXml(built.xml);
+    expect(Object.keys(outer).sort()).toEqual([
+      'appid',
+      'mch_id',
+      'nonce_str',
+      'req_info',
+      'return_code',
+    ]);
+    const plaintext = decryptReqInfo(outer.req_info, MERCHANT.apiKey);
+    expect(plaintext).toBe(built.plaintext);
+    expect(await parseXml(plaintext, { root: 'root' })).toMatchObject({
+      out_refund_no: 'R-1',
+      total_fee: '500',
+      refund_fee: '200',
+      refund_status: 'SUCCESS',
+      success_time: '2024-03-01 12:00:05',
+      refund_recv_accout: '支付用户零钱',
+    });
+  });
+
+  it('leaves success_time out of a CHANGE, and builds a forgery with another key', () => {
+    const change = buildRefundNotification({ ...MERCHANT, refundStatus: 'CHANGE' });
+    expect(change.reqInfoFields).not.toHaveProperty('success_time');
+    // Fixed inputs, so the ciphertext (and whether its padding happens to check out) is fixed.
+    const forged = buildRefundNotification({
+      ...MERCHANT,
+      outRefundNo: 'R-FORGED',
+      outTradeNo: 'O-FORGED',
+      successTime: '2024-03-01 12:00:05',
+      encryptWithKey: 'f'.repeat(32),
+    });
+    expect(() => decryptReqInfo(forged.fields.req_info, MERCHANT.apiKey)).toThrow(
+      WechatPayDecryptionError,
+    );
+  });
+
+  it('refuses amounts that are not integer fen', () => {
+    expect(() => buildRefundNotification({ ...MERCHANT, refundFee: 1.5 })).toThrow(
+      WechatPayRequestError,
+    );
   });
 });

@@ -1,6 +1,6 @@
 /**
- * Helpers for a host app's own tests: build correctly signed payment notifications and read the
- * reply its notify route sent. Not for production code paths.
+ * Helpers for a host app's own tests: build correctly signed payment notifications and encrypted
+ * refund notifications, and read the reply a notify route sent. Not for production code paths.
  *
  * They take the API key as an argument because they play WeChat's side, which holds the merchant
  * key too; a test passes the (test) key it configured the module with. Nothing in a host's
@@ -9,6 +9,7 @@
 import { WechatPayProtocolError, WechatPayRequestError } from '../errors/errors';
 import { createNonce, sign, type SignType } from '../signer/sign';
 import { formatBeijingTime } from '../util/beijing-time';
+import { encryptReqInfo } from '../refund/req-info';
 import { isFen } from '../util/money';
 import { buildXml, parseXml } from '../xml/xml-codec';
 
@@ -122,6 +123,99 @@ export function buildPaymentNotification(
   applyFields(fields, options.afterSigning ?? {});
 
   return { xml: buildXml(fields), fields };
+}
+
+export interface RefundNotificationOptions {
+  /** The merchant's API key: req_info is encrypted with its MD5, as WeChat does. */
+  apiKey: string;
+  appId: string;
+  mchId: string;
+  /** Default: a fresh `TESTR…` number. */
+  outRefundNo?: string;
+  /** Default: a 29-digit id. */
+  refundId?: string;
+  /** Default: a fresh `TEST…` order number. */
+  outTradeNo?: string;
+  /** Default: a 28-digit id. */
+  transactionId?: string;
+  /** Fen. Default 1. */
+  totalFee?: number;
+  /** Fen. Default: `totalFee`. */
+  refundFee?: number;
+  /** Default `SUCCESS`. */
+  refundStatus?: string;
+  /** `yyyy-MM-dd HH:mm:ss` Beijing time or a Date; sent for SUCCESS only. Default: now. */
+  successTime?: string | Date;
+  /** Default `支付用户零钱`. */
+  refundRecvAccount?: string;
+  /** Added or replacing fields of the decrypted `<root>` document; `null` removes one. */
+  reqInfoFields?: Readonly<Record<string, NotificationFieldValue>>;
+  /** Added or replacing outer fields (after encryption); `null` removes one. */
+  fields?: Readonly<Record<string, NotificationFieldValue>>;
+  /** Encrypt with this key instead (a forgery: the route must refuse it). */
+  encryptWithKey?: string;
+}
+
+export interface BuiltRefundNotification {
+  /** The outer XML body, as WeChat would POST it. */
+  xml: string;
+  /** The outer fields, `req_info` included. */
+  fields: Record<string, string>;
+  /** The decrypted document (`<root>...</root>`). */
+  plaintext: string;
+  /** The fields of the decrypted document. */
+  reqInfoFields: Record<string, string>;
+}
+
+let refundCounter = 0;
+
+function dashedBeijingTime(date: Date): string {
+  const t = formatBeijingTime(date);
+  return `${t.slice(0, 4)}-${t.slice(4, 6)}-${t.slice(6, 8)} ${t.slice(8, 10)}:${t.slice(10, 12)}:${t.slice(12, 14)}`;
+}
+
+/**
+ * A refund notification as WeChat sends one: no `sign`; `req_info` is the `<root>` document
+ * encrypted with AES-256-ECB under the lower-case hex MD5 of the API key.
+ */
+export function buildRefundNotification(
+  options: RefundNotificationOptions,
+): BuiltRefundNotification {
+  refundCounter += 1;
+  const totalFee = options.totalFee ?? 1;
+  const status = options.refundStatus ?? 'SUCCESS';
+  const successTime =
+    options.successTime instanceof Date
+      ? dashedBeijingTime(options.successTime)
+      : (options.successTime ?? dashedBeijingTime(new Date()));
+  const inner: Record<string, string> = {
+    out_refund_no:
+      options.outRefundNo ?? `TESTR${Date.now()}${String(refundCounter).padStart(4, '0')}`,
+    out_trade_no:
+      options.outTradeNo ?? `TEST${Date.now()}${String(refundCounter).padStart(4, '0')}`,
+    refund_account: 'REFUND_SOURCE_RECHARGE_FUNDS',
+    refund_fee: fen('refundFee', options.refundFee ?? totalFee),
+    refund_id: options.refundId ?? '50000000002024010100000000001',
+    refund_recv_accout: options.refundRecvAccount ?? '支付用户零钱',
+    refund_request_source: 'API',
+    refund_status: status,
+    settlement_refund_fee: fen('refundFee', options.refundFee ?? totalFee),
+    settlement_total_fee: fen('totalFee', totalFee),
+    total_fee: fen('totalFee', totalFee),
+    transaction_id: options.transactionId ?? '4200000000202401010000000001',
+  };
+  if (status === 'SUCCESS') inner.success_time = successTime;
+  applyFields(inner, options.reqInfoFields ?? {});
+  const plaintext = buildXml(inner, 'root');
+  const fields: Record<string, string> = {
+    return_code: 'SUCCESS',
+    appid: options.appId,
+    mch_id: options.mchId,
+    nonce_str: createNonce(),
+    req_info: encryptReqInfo(plaintext, options.encryptWithKey ?? options.apiKey),
+  };
+  applyFields(fields, options.fields ?? {});
+  return { xml: buildXml(fields), fields, plaintext, reqInfoFields: inner };
 }
 
 export interface NotifyReply {

@@ -37,3 +37,49 @@ export function formatYuan(fen: number): string {
   const digits = String(Math.abs(fen)).padStart(3, '0');
   return `${sign}${digits.slice(0, -2)}.${digits.slice(-2)}`;
 }
+
+/** Yuan as WeChat writes it in bills: an optional minus, digits, then at most `decimals` decimals. */
+function decimalPattern(decimals: number): RegExp {
+  return new RegExp(`^(-?)(\\d{1,16})(?:\\.(\\d{1,${decimals}}))?$`);
+}
+const YUAN = decimalPattern(2);
+const YUAN_FEE = decimalPattern(5);
+
+/**
+ * Reads `text` as a decimal number of units of 10^-scale by moving the decimal point in the digit
+ * string: no floating point is involved anywhere. Undefined past ±MAX_FEN or for anything that
+ * is not a plain decimal.
+ */
+function scaled(text: string, pattern: RegExp, scale: number): number | undefined {
+  const match = pattern.exec(text);
+  if (match === null) return undefined;
+  const [, minus, whole, fraction = ''] = match;
+  const digits = (whole + fraction.padEnd(scale, '0')).replace(/^0+(?=\d)/, '');
+  if (digits.length > 16) return undefined;
+  const value = Number(digits);
+  if (value > MAX_FEN) return undefined;
+  // -0 would compare equal to 0 but print as "0" only by accident: normalise it.
+  return minus === '-' && value !== 0 ? -value : value;
+}
+
+/**
+ * Yuan text (bills write `6.00`, `0.01`, `-0.50`, sometimes `0`) as integer fen: `0.01` → 1,
+ * `6.00` → 600, `99999999.99` → 9999999999. At most two decimals; a leading minus is kept (refund
+ * rows may carry negative amounts). Undefined for anything else (`1e3`, `1,000.00`, ` 1.00`,
+ * three decimals) and past ±MAX_FEN. Exact: the decimal point is moved in the text.
+ */
+export function parseYuan(text: string): number | undefined {
+  return scaled(text, YUAN, 2);
+}
+
+/** Milli-fen per fen: the unit of bill fees, which WeChat writes in yuan with five decimals. */
+export const MILLI_FEN_PER_FEN = 1000;
+
+/**
+ * A bill fee in yuan with up to five decimals (`0.04000`, `-0.00060`) as integer milli-fen
+ * (1 fen = 1000 milli-fen, 1 yuan = 100000 milli-fen), so `0.00001` yuan is 1 and nothing is
+ * rounded. Undefined for anything else and past ±MAX_FEN.
+ */
+export function parseYuanMilliFen(text: string): number | undefined {
+  return scaled(text, YUAN_FEE, 5);
+}
