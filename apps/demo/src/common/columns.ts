@@ -33,7 +33,7 @@ const fen = {
 };
 
 export function FenColumn(
-  options: Pick<ColumnOptions, 'name' | 'nullable'> = {},
+  options: Pick<ColumnOptions, 'name' | 'nullable' | 'default'> = {},
 ): PropertyDecorator {
   return Column({ type: 'bigint', transformer: fen, ...options });
 }

@@ -68,6 +68,31 @@ export interface DemoConfig {
     /** When set, GET /metrics requires `Authorization: Bearer <token>`. */
     token?: string;
   };
+  /** Bearer token of the admin API (refunds, bills); the admin routes are off without one. */
+  adminToken?: string;
+  /**
+   * The merchant API certificate for the /secapi endpoints (refunds), as file paths. With the
+   * embedded simulator and none given, main.ts uses the simulator's own.
+   */
+  certificate: {
+    p12Path?: string;
+    /** Defaults to the mch_id, as WeChat issues the p12. */
+    passphrase?: string;
+    certPemPath?: string;
+    keyPemPath?: string;
+    /** A CA to trust for the WeChat hosts: only for a standalone simulator. */
+    caPemPath?: string;
+  };
+  /** The embedded simulator's TLS port and certificate folder (SIMULATOR_TLS_PORT, SIMULATOR_CERT_DIR). */
+  simulatorTlsPort: number;
+  simulatorCertDir?: string;
+  /** Where refund notifications go (the library's refund route). */
+  refundNotifyUrl: string;
+  billReconcile: {
+    enabled: boolean;
+    /** A cron expression, evaluated in Asia/Shanghai. */
+    cron: string;
+  };
 }
 
 export const DEFAULT_SQLITE_URL = 'sqlite:data/demo.sqlite';
@@ -275,6 +300,62 @@ class DemoEnv {
   @IsString()
   @Length(16, 256, { message: 'must be at least 16 characters' })
   METRICS_TOKEN?: string;
+
+  @IsOptional()
+  @IsString()
+  @Length(16, 256, { message: 'must be at least 16 characters' })
+  ADMIN_TOKEN?: string;
+
+  @IsOptional()
+  @IsString()
+  @Length(1, 4096, { message: 'must be a file path' })
+  WECHAT_CERT_P12?: string;
+
+  @IsOptional()
+  @IsString()
+  @Length(1, 256, { message: 'must be 1 to 256 characters' })
+  WECHAT_CERT_PASSPHRASE?: string;
+
+  @IsOptional()
+  @IsString()
+  @Length(1, 4096, { message: 'must be a file path' })
+  WECHAT_CERT_PEM?: string;
+
+  @IsOptional()
+  @IsString()
+  @Length(1, 4096, { message: 'must be a file path' })
+  WECHAT_KEY_PEM?: string;
+
+  @IsOptional()
+  @IsString()
+  @Length(1, 4096, { message: 'must be a file path' })
+  WECHAT_CA_PEM?: string;
+
+  @IsOptional()
+  @IsUrl({ require_tld: false, require_protocol: true }, { message: 'must be an absolute URL' })
+  @Matches(/^[^?#]*$/, { message: 'must not contain a query string' })
+  WECHAT_REFUND_NOTIFY_URL?: string;
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt({ message: 'must be an integer' })
+  @Min(0)
+  @Max(65535)
+  SIMULATOR_TLS_PORT?: number;
+
+  @IsOptional()
+  @IsString()
+  @Length(1, 4096, { message: 'must be a folder path' })
+  SIMULATOR_CERT_DIR?: string;
+
+  @IsOptional()
+  @Transform(toBool)
+  @IsBoolean({ message: 'must be on or off' })
+  BILL_RECONCILE_ENABLED?: boolean;
+
+  @IsOptional()
+  @Matches(/^(\S+\s+){4,5}\S+$/, { message: 'must be a cron expression of 5 or 6 fields' })
+  BILL_RECONCILE_CRON?: string;
 }
 
 export class DemoConfigError extends Error {
@@ -322,6 +403,12 @@ export function loadDemoConfig(
     ] as const) {
       if (!parsed[name]) problems.push(`${name} is required when SIMULATOR=off`);
     }
+  }
+  if ((parsed.WECHAT_CERT_PEM === undefined) !== (parsed.WECHAT_KEY_PEM === undefined)) {
+    problems.push('WECHAT_CERT_PEM and WECHAT_KEY_PEM must be given together');
+  }
+  if (parsed.WECHAT_CERT_P12 !== undefined && parsed.WECHAT_CERT_PEM !== undefined) {
+    problems.push('give WECHAT_CERT_P12 or WECHAT_CERT_PEM with WECHAT_KEY_PEM, not both');
   }
   const leaseMs = parsed.RECONCILER_LEASE_MS ?? 60_000;
   const connectTimeoutMs = parsed.WECHAT_CONNECT_TIMEOUT_MS ?? 6000;
@@ -383,6 +470,23 @@ export function loadDemoConfig(
       // METRICS=on to say the network already keeps /metrics private.
       enabled: parsed.METRICS ?? (!production || parsed.METRICS_TOKEN !== undefined),
       token: parsed.METRICS_TOKEN,
+    },
+    adminToken: parsed.ADMIN_TOKEN,
+    certificate: {
+      p12Path: parsed.WECHAT_CERT_P12,
+      passphrase: parsed.WECHAT_CERT_PASSPHRASE,
+      certPemPath: parsed.WECHAT_CERT_PEM,
+      keyPemPath: parsed.WECHAT_KEY_PEM,
+      caPemPath: parsed.WECHAT_CA_PEM,
+    },
+    simulatorTlsPort: parsed.SIMULATOR_TLS_PORT ?? 3101,
+    simulatorCertDir: parsed.SIMULATOR_CERT_DIR,
+    refundNotifyUrl:
+      parsed.WECHAT_REFUND_NOTIFY_URL ?? `http://127.0.0.1:${port}/wechat-pay/refund-notify`,
+    billReconcile: {
+      enabled: parsed.BILL_RECONCILE_ENABLED ?? true,
+      // 10:00 Beijing time: WeChat has the previous day's bill from about 09:00 (§10).
+      cron: parsed.BILL_RECONCILE_CRON ?? '0 0 10 * * *',
     },
   };
 }

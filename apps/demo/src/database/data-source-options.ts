@@ -9,9 +9,12 @@ import { OrderEntity } from '../orders/order.entity';
 import { FulfilmentEntity } from '../payments/fulfilment.entity';
 import { PaymentNotificationEntity } from '../payments/payment-notification.entity';
 import { PaymentReviewEntity } from '../payments/payment-review.entity';
+import { FulfilmentReversalEntity } from '../refunds/fulfilment-reversal.entity';
+import { RefundEntity } from '../refunds/refund.entity';
 import { InitialSchema1763880000000 } from './migrations/1763880000000-InitialSchema';
 import { SeedCatalogue1763880000001 } from './migrations/1763880000001-SeedCatalogue';
 import { FenColumnsBigint1763880000002 } from './migrations/1763880000002-FenColumnsBigint';
+import { Refunds1763880000003 } from './migrations/1763880000003-Refunds';
 
 /** Each feature folder holds its own entities; the schema itself comes from MIGRATIONS. */
 export const ENTITIES = [
@@ -23,12 +26,15 @@ export const ENTITIES = [
   FulfilmentEntity,
   PaymentNotificationEntity,
   PaymentReviewEntity,
+  RefundEntity,
+  FulfilmentReversalEntity,
 ];
 
 export const MIGRATIONS = [
   InitialSchema1763880000000,
   SeedCatalogue1763880000001,
   FenColumnsBigint1763880000002,
+  Refunds1763880000003,
 ];
 
 export function isPostgresUrl(url: string): boolean {

@@ -1,10 +1,8 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { Controller, Get, Header, Inject, UnauthorizedException, Headers } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
+import { bearerMatches } from '../common/bearer-token';
 import { DEMO_CONFIG, type DemoConfig } from '../config/demo.config';
 import { MetricsService } from './metrics.service';
-
-const digest = (value: string) => createHash('sha256').update(value).digest();
 
 /** GET /metrics in Prometheus text format; behind a bearer token when METRICS_TOKEN is set. */
 @ApiExcludeController()
@@ -21,9 +19,7 @@ export class MetricsController {
   scrape(@Headers('authorization') authorization: string | undefined): Promise<string> {
     const token = this.config.metrics.token;
     if (token !== undefined) {
-      const presented = /^Bearer\s+(\S+)$/i.exec(authorization ?? '')?.[1] ?? '';
-      // Digests have one length, so the comparison takes the same time whatever was sent.
-      if (!timingSafeEqual(digest(presented), digest(token))) {
+      if (!bearerMatches(authorization, token)) {
         throw new UnauthorizedException('GET /metrics needs the METRICS_TOKEN as a Bearer token');
       }
     }

@@ -65,6 +65,8 @@ export class CheckoutService {
         checkAttempts: 0,
         leaseOwner: null,
         leaseUntil: null,
+        refundReservedFen: 0,
+        refundedFen: 0,
         lastError: null,
         createdAt: now,
         updatedAt: now,

@@ -38,7 +38,7 @@ export class OrderEntity {
   @Column({ type: 'varchar', length: 127 })
   description!: string;
 
-  @Column({ type: 'varchar', length: 16 })
+  @Column({ type: 'varchar', length: 24 })
   status!: OrderStatus;
 
   @Column({ name: 'sign_type', type: 'varchar', length: 16 })
@@ -89,6 +89,14 @@ export class OrderEntity {
   @EpochMsColumn({ name: 'lease_until', nullable: true })
   leaseUntil!: number | null;
 
+  /** The sum of this order's refunds that are not closed; never more than amount_fen. */
+  @FenColumn({ name: 'refund_reserved_fen', default: 0 })
+  refundReservedFen!: number;
+
+  /** The sum of this order's refunds that WeChat reports successful. */
+  @FenColumn({ name: 'refunded_fen', default: 0 })
+  refundedFen!: number;
+
   @Column({ name: 'last_error', type: 'varchar', length: 255, nullable: true })
   lastError!: string | null;
 
@@ -104,7 +112,7 @@ export const ORDER_COLUMNS =
   'id, order_no, user_id, openid, app_id, mch_id, amount_fen, description, status, sign_type, ' +
   'notify_url, time_expire, expires_at, prepay_id, prepay_expires_at, transaction_id, paid_at, ' +
   'paid_via, closed_at, cancel_requested_at, next_check_at, check_attempts, lease_owner, ' +
-  'lease_until, last_error, created_at, updated_at';
+  'lease_until, refund_reserved_fen, refunded_fen, last_error, created_at, updated_at';
 
 /** The column of an order field: every column is its field's name in snake_case. */
 export function orderColumn(field: keyof OrderEntity): string {
@@ -144,6 +152,8 @@ export function orderFromRow(row: Row): OrderEntity {
     checkAttempts: integer(row.check_attempts),
     leaseOwner: row.lease_owner as string | null,
     leaseUntil: maybeInteger(row.lease_until),
+    refundReservedFen: integer(row.refund_reserved_fen),
+    refundedFen: integer(row.refunded_fen),
     lastError: row.last_error as string | null,
     createdAt: integer(row.created_at),
     updatedAt: integer(row.updated_at),

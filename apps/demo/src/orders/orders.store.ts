@@ -150,6 +150,8 @@ function orderValues(order: NewOrder): Record<string, SqlValue> {
     check_attempts: order.checkAttempts,
     lease_owner: order.leaseOwner,
     lease_until: order.leaseUntil,
+    refund_reserved_fen: order.refundReservedFen,
+    refunded_fen: order.refundedFen,
     last_error: order.lastError,
     created_at: order.createdAt,
     updated_at: order.updatedAt,
