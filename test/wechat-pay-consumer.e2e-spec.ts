@@ -182,6 +182,7 @@ describe('the README and the examples', () => {
     expect(snippets.map((s) => s.file)).toEqual([
       'examples/express-host/src/app.module.ts',
       'examples/express-host/src/checkout.service.ts',
+      'examples/express-host/src/checkout.controller.ts',
       'examples/express-host/src/payment-events.ts',
       'examples/fastify-host/src/main.ts',
       'test/simulator-readme-example.e2e-spec.ts',
