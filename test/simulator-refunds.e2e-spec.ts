@@ -756,6 +756,27 @@ describe('simulator: refunds', () => {
     });
   });
 
+  describe('dashboard', () => {
+    it('shows each refund with its order, status, amounts, destination and notification', async () => {
+      const { outTradeNo } = await paidOrder(1000);
+      sim.controls.setFaults({ refundOutcomes: ['PROCESSING', 'CHANGE'] });
+      await refundOf(outTradeNo, `${outTradeNo}-P`, 250);
+      await refundOf(outTradeNo, `${outTradeNo}-C`, 300);
+      await settled(`${outTradeNo}-C`);
+      const html = await (await fetch(`${sim.baseUrl}/__simulator/`)).text();
+      const table = html.slice(html.indexOf('id="refunds"'));
+      const row = (no: string) => {
+        const start = table.indexOf(`<tr data-out-refund-no="${no}">`);
+        expect(start).toBeGreaterThan(-1);
+        return table.slice(start, table.indexOf('</tr>', start));
+      };
+      expect(row(`${outTradeNo}-P`)).toContain(outTradeNo);
+      expect(row(`${outTradeNo}-P`)).toMatch(/>PROCESSING<\/td><td>¥2\.50<\/td><td>¥10\.00<\/td>/);
+      expect(row(`${outTradeNo}-C`)).toMatch(/>CHANGE<\/td><td>¥3\.00<\/td><td>¥10\.00<\/td>/);
+      expect(row(`${outTradeNo}-C`)).toContain('支付用户零钱');
+    });
+  });
+
   describe('retention', () => {
     it('keeps refunds with their order and forgets them together, never while a refund is in progress', async () => {
       const short = await startSimulator({
