@@ -612,6 +612,48 @@ describe('the library against the simulator over mutual TLS: refunds', () => {
   });
 });
 
+describe('the library against a simulator with a minimum gap between partial refunds', () => {
+  it('reports FREQUENCY_LIMITED as retryable, and the same refund goes through once the gap has passed', async () => {
+    const sim = await startSimulator({ merchants: [TEST_MERCHANT], refundMinIntervalMs: 60_000 });
+    const shop = await startShop(TEST_MERCHANT, 'MD5', {
+      baseUrl: sim.tlsBaseUrl,
+      caCert: sim.caPem,
+      certP12: sim.certificate.p12,
+    });
+    try {
+      const outTradeNo = newOrderNo('GAP');
+      const { payParams } = await shop.gateway.createJsapiPayment({
+        outTradeNo,
+        body: '分次退款',
+        totalFee: 1000,
+        openid: PAYER,
+        spbillCreateIp: '127.0.0.1',
+      });
+      sim.controls.requestPayment({ ...payParams, openid: PAYER, appid: TEST_MERCHANT.appId });
+      const refund = (suffix: string) =>
+        shop.gateway.refund({
+          outTradeNo,
+          outRefundNo: `${outTradeNo}-${suffix}`,
+          totalFee: 1000,
+          refundFee: 100,
+        });
+      await refund('A');
+      const tooSoon = await failure(refund('B'));
+      expect(tooSoon).toMatchObject({ errCode: 'FREQUENCY_LIMITED', retryable: true });
+      expect(sim.controls.refunds(outTradeNo)).toHaveLength(1);
+      sim.controls.advanceClock(60_000);
+      await refund('B');
+      expect(sim.controls.refunds(outTradeNo).map((r) => r.outRefundNo)).toEqual([
+        `${outTradeNo}-A`,
+        `${outTradeNo}-B`,
+      ]);
+    } finally {
+      await shop.app.close();
+      await sim.stop();
+    }
+  });
+});
+
 describe('the library against the simulator: bills', () => {
   let sim: RunningSimulator;
   let shop: Shop;
