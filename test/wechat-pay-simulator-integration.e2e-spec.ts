@@ -1,4 +1,6 @@
+import { readFile } from 'node:fs/promises';
 import { createServer, connect, type Server, type Socket } from 'node:net';
+import { join } from 'node:path';
 import { Injectable, Module, type INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import {
@@ -24,6 +26,7 @@ import {
   type RunningSimulator,
   type SimulatorMerchant,
 } from 'wechat-pay-v2-simulator';
+import { billTotals, refundWithRetry } from './wechat-pay-readme-example';
 import { newOrderNo } from './simulator-support';
 
 /**
@@ -429,6 +432,21 @@ describe('the library against the simulator over mutual TLS: refunds', () => {
       expect(sim.controls.refunds(outTradeNo)).toHaveLength(1);
     });
 
+    it("runs the README's refundWithRetry: a refund that timed out is repeated with its number, one refund at WeChat", async () => {
+      const { outTradeNo } = await paidOrder(shop, TEST_MERCHANT, 500);
+      sim.controls.setFaults({ refundNoAnswerNext: 1 });
+      const refund = { outTradeNo, outRefundNo: `${outTradeNo}-R`, totalFee: 500, refundFee: 200 };
+      const result = await refundWithRetry(shop.gateway, refund, { pauseMs: 10 });
+      expect(sim.controls.refunds(outTradeNo).map((r) => r.refundId)).toEqual([result.refundId]);
+      sim.controls.setFaults({
+        businessErrors: [{ path: '/secapi/pay/refund', errCode: 'NOTENOUGH' }],
+      });
+      const final = await failure(
+        refundWithRetry(shop.gateway, { ...refund, outRefundNo: `${outTradeNo}-N`, refundFee: 1 }),
+      );
+      expect(final).toMatchObject({ errCode: 'NOTENOUGH', retryable: false });
+    });
+
     it('retries a refund answered SYSTEMERROR after acceptance with the same number: the same refund', async () => {
       const { outTradeNo } = await paidOrder(shop, TEST_MERCHANT, 900);
       const request = {
@@ -817,6 +835,40 @@ describe('the library against the simulator: bills', () => {
     for await (const row of stream.rows) rows.push(row);
     expect(rows).toEqual(whole.rows);
     expect(stream.rows.summary).toEqual(whole.summary);
+  });
+
+  it("runs the README's billTotals: per-order totals that agree with the simulator's orders and refunds", async () => {
+    const totals = await billTotals(shop.gateway, day);
+    if (totals === undefined) throw new Error('expected a bill');
+    const refunds = sim.controls.refunds();
+    expect(Object.fromEntries(totals.orders)).toEqual(
+      Object.fromEntries(
+        Object.entries(paid).map(([no, order]) => [
+          no,
+          {
+            paidFen: order.totalFee,
+            refundedFen: refunds
+              .filter((r) => r.outTradeNo === no)
+              .reduce((sum, r) => sum + r.refundFee, 0),
+          },
+        ]),
+      ),
+    );
+    expect(totals.summary?.totalCount).toBe(6);
+    expect(await billTotals(shop.gateway, nextDay).catch((e: unknown) => e)).toMatchObject({
+      returnMsg: 'Bill Creating',
+      retryable: true,
+    });
+  });
+
+  it('shows in the library README exactly the example code these tests run', async () => {
+    const readme = await readFile(join(__dirname, '../libs/wechat-pay/README.md'), 'utf8');
+    const shown = /<!-- test\/wechat-pay-readme-example\.ts -->\n+```ts\n([\s\S]*?)```/.exec(
+      readme,
+    );
+    expect(shown?.[1]).toBe(
+      await readFile(join(__dirname, 'wechat-pay-readme-example.ts'), 'utf8'),
+    );
   });
 
   it('is told there is no bill, with error_code 20002, for a day without trades', async () => {
