@@ -357,6 +357,13 @@ describe('the library against the simulator over mutual TLS: refunds', () => {
       ]);
     });
 
+    it('signs downloadbill with its algorithm: today is Bill Creating, not SIGN ERROR', async () => {
+      const today = sim.controls.now();
+      const error = await failure(shop.gateway.downloadBill({ billDate: today, tarType: 'GZIP' }));
+      expect(error).toBeInstanceOf(WechatPayReturnError);
+      expect(error).toMatchObject({ returnMsg: 'Bill Creating', retryable: true });
+    });
+
     it('is answered ORDERNOTEXIST, not retryable, for an order that was never paid', async () => {
       const outTradeNo = newOrderNo('IT');
       await shop.gateway.unifiedOrder({
