@@ -716,6 +716,30 @@ describe('simulator: refunds', () => {
       expect(new Set(merchant.bodies).size).toBe(1);
     });
 
+    it('holds each send back for refundNotificationDelayMs real milliseconds', async () => {
+      let arrivedAt = 0;
+      const merchant = await endpoint(() => {
+        arrivedAt = Date.now();
+        return { body: SUCCESS_REPLY };
+      });
+      const { outTradeNo } = await paidOrder(1000);
+      sim.controls.setFaults({ refundOutcomes: ['PROCESSING'], refundNotificationDelayMs: 400 });
+      await refund({
+        out_trade_no: outTradeNo,
+        out_refund_no: `${outTradeNo}R`,
+        total_fee: 1000,
+        refund_fee: 1000,
+        notify_url: merchant.url,
+      });
+      const finishedAt = Date.now();
+      sim.controls.finishRefund(`${outTradeNo}R`);
+      await sim.controls.waitForRefundNotifications((all) =>
+        all.some((s) => s.outRefundNo === `${outTradeNo}R` && s.outcome === 'delivered'),
+      );
+      expect(merchant.bodies).toHaveLength(1);
+      expect(arrivedAt - finishedAt).toBeGreaterThanOrEqual(380);
+    });
+
     it("uses the merchant's refundNotifyUrl when the request has none, and sends nothing without either", async () => {
       const merchant = await endpoint();
       const configured = await startSimulator({
