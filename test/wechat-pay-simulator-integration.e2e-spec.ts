@@ -594,18 +594,23 @@ describe('the library against the simulator over mutual TLS: refunds', () => {
 
     it.each([
       [
-        'the PEM pair',
-        (c: RunningSimulator['certificate']) => ({ certPem: c.certPem, keyPem: c.keyPem }),
+        'the PEM pair the simulator wrote',
+        (s: RunningSimulator) => ({
+          certP12: undefined,
+          certPem: s.certificate.certPem,
+          keyPem: s.certificate.keyPem,
+        }),
       ],
       [
-        'the legacy RC2/3DES p12',
-        (c: RunningSimulator['certificate']) => ({ certP12: c.legacyP12 }),
+        'the legacy RC2/3DES p12 the simulator wrote',
+        (s: RunningSimulator) => ({ certP12: s.certificate.legacyP12 }),
       ],
-    ])('refunds with %s the simulator wrote', async (_label, files) => {
-      const shop = await shopFor(TEST_MERCHANT, 'MD5', {
-        certP12: undefined,
-        ...files(sim.certificate),
-      });
+      [
+        'the other calls over plain HTTP and secapiBaseUrl on the TLS listener',
+        (s: RunningSimulator) => ({ baseUrl: s.baseUrl, secapiBaseUrl: s.tlsBaseUrl }),
+      ],
+    ])('refunds with %s', async (_label, options) => {
+      const shop = await shopFor(TEST_MERCHANT, 'MD5', options(sim));
       const { outTradeNo } = await paidOrder(shop, TEST_MERCHANT, 300);
       const result = await shop.gateway.refund({
         outTradeNo,
