@@ -902,3 +902,132 @@ describe('the library against the simulator: bills', () => {
     expect(error.retryable).toBe(false);
   });
 });
+
+describe('the library against the simulator: refunds of coupon payments, in refundquery and the bills', () => {
+  let sim: RunningSimulator;
+  let shop: Shop;
+  let day: string;
+
+  beforeAll(async () => {
+    sim = await startSimulator({
+      merchants: [TEST_MERCHANT],
+      timeScale: 0.001,
+      billCreating: false,
+    });
+    shop = await startShop(TEST_MERCHANT, 'MD5', {
+      baseUrl: sim.tlsBaseUrl,
+      caCert: sim.caPem,
+      certP12: sim.certificate.p12,
+    });
+    // Ten in the morning of a day to come, so every trade of this block falls on that day.
+    const start = new Date(sim.controls.now().getTime() + 8 * 3_600_000 + 86_400_000);
+    day = start.toISOString().slice(0, 10).replace(/-/g, '');
+    sim.controls.advanceClockTo(`${day}100000`);
+  });
+
+  afterAll(async () => {
+    await shop.app.close();
+    await sim.stop();
+  });
+
+  async function paidWithCoupon(type: 'CASH' | 'NO_CASH', fee: number): Promise<string> {
+    const outTradeNo = newOrderNo('CPN');
+    const { payParams } = await shop.gateway.createJsapiPayment({
+      outTradeNo,
+      body: '券支付',
+      totalFee: 1000,
+      openid: PAYER,
+      spbillCreateIp: '127.0.0.1',
+    });
+    expect(
+      sim.controls.requestPayment({
+        ...payParams,
+        openid: PAYER,
+        appid: TEST_MERCHANT.appId,
+        coupon: { fee, type },
+      }),
+    ).toEqual({ errMsg: 'requestPayment:ok' });
+    return outTradeNo;
+  }
+
+  it('reads the coupon share of each refund, and the bills put them in the right columns and bill types', async () => {
+    const cash = await paidWithCoupon('CASH', 300);
+    const noCash = await paidWithCoupon('NO_CASH', 200);
+    const cashRefund = await shop.gateway.refund({
+      outTradeNo: cash,
+      outRefundNo: `${cash}-R`,
+      totalFee: 1000,
+      refundFee: 500,
+    });
+    expect(cashRefund).toMatchObject({ refundFee: 500, cashFee: 700, couponRefundFee: 150 });
+    expect(cashRefund.coupons).toEqual([
+      { type: 'CASH', refundId: expect.any(String), refundFee: 150 },
+    ]);
+    const noCashRefund = await shop.gateway.refund({
+      outTradeNo: noCash,
+      outRefundNo: `${noCash}-R`,
+      totalFee: 1000,
+      refundFee: 1000,
+    });
+    expect(noCashRefund).toMatchObject({
+      settlementTotalFee: 800,
+      settlementRefundFee: 800,
+      couponRefundFee: 200,
+    });
+    await waitFor(
+      () => sim.controls.refunds().every((r) => r.status === 'SUCCESS') || undefined,
+      5000,
+    );
+
+    const queried = found(await shop.gateway.refundQuery({ outTradeNo: cash }));
+    expect(queried.refunds).toEqual([
+      expect.objectContaining({
+        outRefundNo: `${cash}-R`,
+        refundFee: 500,
+        couponRefundFee: 150,
+        coupons: [{ type: 'CASH', refundId: cashRefund.coupons[0].refundId, refundFee: 150 }],
+      }),
+    ]);
+
+    const all = await shop.gateway.downloadBill({ billDate: day });
+    const recharge = await shop.gateway.downloadBill({
+      billDate: day,
+      billType: 'RECHARGE_REFUND',
+    });
+    if (!all.found || !recharge.found) throw new Error('expected bills');
+    const row = (no: string, state: string) =>
+      all.rows.find((r) => r.outTradeNo === no && r.tradeState === state);
+    expect(row(cash, 'SUCCESS')).toMatchObject({
+      settlementTotalFee: 1000,
+      couponFee: 300,
+      totalFee: 1000,
+    });
+    expect(row(noCash, 'SUCCESS')).toMatchObject({
+      settlementTotalFee: 800,
+      couponFee: 200,
+      totalFee: 1000,
+    });
+    expect(row(cash, 'REFUND')).toMatchObject({
+      refundFee: 500,
+      rechargeCouponRefundFee: 150,
+      refundApplyFee: 500,
+    });
+    expect(row(noCash, 'REFUND')).toMatchObject({
+      refundFee: 800,
+      rechargeCouponRefundFee: 0,
+      refundApplyFee: 1000,
+    });
+    expect(all.summary).toMatchObject({
+      totalCount: 4,
+      settlementTotalFee: 1800,
+      refundFee: 1300,
+      rechargeCouponRefundFee: 150,
+      totalFee: 2000,
+      refundApplyFee: 1500,
+    });
+    // Only the refund of the pre-funded (CASH) coupon is a top-up coupon refund.
+    expect(recharge.rows.map((r) => [r.outRefundNo, r.rechargeCouponRefundFee])).toEqual([
+      [`${cash}-R`, 150],
+    ]);
+  });
+});
