@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { Injectable, Module, type INestApplication } from '@nestjs/common';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
 import {
   WechatPayBusinessError,
@@ -73,6 +74,7 @@ async function startShop(
   merchant: SimulatorMerchant,
   signType: SignType,
   options: Partial<WechatPayModuleOptions>,
+  adapter: 'express' | 'fastify' = 'express',
 ): Promise<Shop> {
   @Module({
     imports: [
@@ -90,7 +92,12 @@ async function startShop(
   })
   class ShopModule {}
   const moduleRef = await Test.createTestingModule({ imports: [ShopModule] }).compile();
-  const app = moduleRef.createNestApplication({ logger: false });
+  const app =
+    adapter === 'express'
+      ? moduleRef.createNestApplication({ logger: false })
+      : moduleRef.createNestApplication<NestFastifyApplication>(new FastifyAdapter(), {
+          logger: false,
+        });
   await app.listen(0, '127.0.0.1');
   const address = app.getHttpServer().address() as { port: number };
   return {
@@ -162,15 +169,21 @@ describe('the library against the simulator over mutual TLS: refunds', () => {
     merchant: SimulatorMerchant,
     signType: SignType,
     options: Partial<WechatPayModuleOptions> = {},
+    adapter: 'express' | 'fastify' = 'express',
   ): Promise<Shop> {
     const files = sim.certificates.find((c) => c.mchId === merchant.mchId);
     if (!files) throw new Error(`the simulator issued no certificate for ${merchant.mchId}`);
-    const shop = await startShop(merchant, signType, {
-      baseUrl: sim.tlsBaseUrl,
-      caCert: sim.caPem,
-      certP12: files.p12,
-      ...options,
-    });
+    const shop = await startShop(
+      merchant,
+      signType,
+      {
+        baseUrl: sim.tlsBaseUrl,
+        caCert: sim.caPem,
+        certP12: files.p12,
+        ...options,
+      },
+      adapter,
+    );
     shops.push(shop);
     return shop;
   }
@@ -204,13 +217,13 @@ describe('the library against the simulator over mutual TLS: refunds', () => {
   const refundNotifyUrl = (shop: Shop) => `${shop.url}/wechat-pay/refund-notify`;
 
   describe.each([
-    ['an MD5 merchant', TEST_MERCHANT, 'MD5'],
-    ['an HMAC-SHA256 merchant', HMAC_MERCHANT, 'HMAC-SHA256'],
-  ] as const)('for %s', (_label, merchant, signType) => {
+    ['an MD5 merchant on Express', TEST_MERCHANT, 'MD5', 'express'],
+    ['an HMAC-SHA256 merchant on Fastify', HMAC_MERCHANT, 'HMAC-SHA256', 'fastify'],
+  ] as const)('for %s', (_label, merchant, signType, adapter) => {
     let shop: Shop;
 
     beforeAll(async () => {
-      shop = await shopFor(merchant, signType);
+      shop = await shopFor(merchant, signType, {}, adapter);
     });
 
     it('refunds in full, gets the refund notification decrypted by its own route, and reads it back by all four references', async () => {
