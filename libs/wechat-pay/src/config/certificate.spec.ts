@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import * as tls from 'node:tls';
 import { inspect } from 'node:util';
 import { Logger } from '@nestjs/common';
@@ -249,6 +251,14 @@ describe('the merchant certificate', () => {
         jest.restoreAllMocks();
       }
     });
+  });
+
+  it('shows in the package README the very commands the legacy warning gives, and where to download', () => {
+    const readme = readFileSync(join(__dirname, '../../README.md'), 'utf8');
+    for (const command of legacyConversionCommands().split(' && ')) {
+      expect(readme).toContain(`\n${command}\n`);
+    }
+    expect(readme).toMatch(/账户中心[^\n]*→ API安全[^\n]*→\s*API证书/);
   });
 
   it('warns in the log certExpiryWarningDays before expiry, and not before', () => {
