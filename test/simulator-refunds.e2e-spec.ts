@@ -716,6 +716,30 @@ describe('simulator: refunds', () => {
       expect(new Set(merchant.bodies).size).toBe(1);
     });
 
+    it('holds each send back for refundNotificationDelayMs real milliseconds', async () => {
+      let arrivedAt = 0;
+      const merchant = await endpoint(() => {
+        arrivedAt = Date.now();
+        return { body: SUCCESS_REPLY };
+      });
+      const { outTradeNo } = await paidOrder(1000);
+      sim.controls.setFaults({ refundOutcomes: ['PROCESSING'], refundNotificationDelayMs: 400 });
+      await refund({
+        out_trade_no: outTradeNo,
+        out_refund_no: `${outTradeNo}R`,
+        total_fee: 1000,
+        refund_fee: 1000,
+        notify_url: merchant.url,
+      });
+      const finishedAt = Date.now();
+      sim.controls.finishRefund(`${outTradeNo}R`);
+      await sim.controls.waitForRefundNotifications((all) =>
+        all.some((s) => s.outRefundNo === `${outTradeNo}R` && s.outcome === 'delivered'),
+      );
+      expect(merchant.bodies).toHaveLength(1);
+      expect(arrivedAt - finishedAt).toBeGreaterThanOrEqual(380);
+    });
+
     it("uses the merchant's refundNotifyUrl when the request has none, and sends nothing without either", async () => {
       const merchant = await endpoint();
       const configured = await startSimulator({
@@ -753,6 +777,27 @@ describe('simulator: refunds', () => {
       await refundOf(outTradeNo, `${outTradeNo}R`, 1000);
       await expect(settled(`${outTradeNo}R`)).resolves.toMatchObject({ notification: 'none' });
       expect(sim.controls.refundNotifications(`${outTradeNo}R`)).toEqual([]);
+    });
+  });
+
+  describe('dashboard', () => {
+    it('shows each refund with its order, status, amounts, destination and notification', async () => {
+      const { outTradeNo } = await paidOrder(1000);
+      sim.controls.setFaults({ refundOutcomes: ['PROCESSING', 'CHANGE'] });
+      await refundOf(outTradeNo, `${outTradeNo}-P`, 250);
+      await refundOf(outTradeNo, `${outTradeNo}-C`, 300);
+      await settled(`${outTradeNo}-C`);
+      const html = await (await fetch(`${sim.baseUrl}/__simulator/`)).text();
+      const table = html.slice(html.indexOf('id="refunds"'));
+      const row = (no: string) => {
+        const start = table.indexOf(`<tr data-out-refund-no="${no}">`);
+        expect(start).toBeGreaterThan(-1);
+        return table.slice(start, table.indexOf('</tr>', start));
+      };
+      expect(row(`${outTradeNo}-P`)).toContain(outTradeNo);
+      expect(row(`${outTradeNo}-P`)).toMatch(/>PROCESSING<\/td><td>¥2\.50<\/td><td>¥10\.00<\/td>/);
+      expect(row(`${outTradeNo}-C`)).toMatch(/>CHANGE<\/td><td>¥3\.00<\/td><td>¥10\.00<\/td>/);
+      expect(row(`${outTradeNo}-C`)).toContain('支付用户零钱');
     });
   });
 

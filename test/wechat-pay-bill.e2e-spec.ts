@@ -220,6 +220,23 @@ describe('downloadBill', () => {
     expect(error).toMatchObject({ returnMsg, retryable });
   });
 
+  it('tells Bill Creating by its text: retryable with an error_code too, which it keeps', async () => {
+    // WeChat documents no error_code for Bill Creating; one must not change the reading.
+    answer = (res) =>
+      text(
+        res,
+        buildXml({ return_code: 'FAIL', return_msg: 'Bill Creating', error_code: '20001' }),
+        'text/xml',
+      );
+    const error = await failure(gateway.downloadBill({ billDate: '20240301' }));
+    expect(error).toBeInstanceOf(WechatPayReturnError);
+    expect(error).toMatchObject({
+      returnMsg: 'Bill Creating',
+      retryable: true,
+      errorCode: '20001',
+    });
+  });
+
   it.each<
     [string, (res: ServerResponse) => void, new (...args: never[]) => WechatPayError, RegExp]
   >([

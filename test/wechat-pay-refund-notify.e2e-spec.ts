@@ -295,6 +295,16 @@ describe.each<AdapterName>(['express', 'fastify'])('the refund notify route on %
       expect(outcomes).toEqual([{ kind: 'refund', outcome: 'HANDLED' }]);
     });
 
+    it('takes the envelope with or without return_msg, an optional field', async () => {
+      const withMsg = refund({ outRefundNo: 'R-WITH-MSG', fields: { return_msg: 'OK' } });
+      expect(withMsg.xml).toContain('<return_msg>');
+      await expectReply(await post(host, withMsg.xml), 'SUCCESS', 'OK');
+      const without = refund({ outRefundNo: 'R-NO-MSG' });
+      expect(without.xml).not.toContain('<return_msg>');
+      await expectReply(await post(host, without.xml), 'SUCCESS', 'OK');
+      expect(host.refunds.events.map((e) => e.outRefundNo)).toEqual(['R-WITH-MSG', 'R-NO-MSG']);
+    });
+
     it('hands CHANGE and REFUNDCLOSE notifications to the handler too', async () => {
       await expectReply(await post(host, refund({ refundStatus: 'CHANGE' }).xml), 'SUCCESS');
       await expectReply(await post(host, refund({ refundStatus: 'REFUNDCLOSE' }).xml), 'SUCCESS');

@@ -472,6 +472,23 @@ describe('refundQuery', () => {
     }
   });
 
+  it('reads a page whose _$n are numbered from the offset as well as one numbered from 0', async () => {
+    // Whether an offset page restarts at _0 is not documented: both numberings read the same.
+    const renumbered: Record<string, string> = { total_refund_count: '12' };
+    for (const [name, value] of Object.entries(answer)) {
+      renumbered[
+        name.replace(/_([01])(_\d+)?$/, (_m, n: string, m = '') => `_${Number(n) + 10}${m}`)
+      ] = value;
+    }
+    const fromOffset = await gateway.refundQuery({ outTradeNo: 'ORDER-0001', offset: 10 });
+    answer = renumbered;
+    const fromTen = await gateway.refundQuery({ outTradeNo: 'ORDER-0001', offset: 10 });
+    expect(renumbered).toHaveProperty('out_refund_no_11', 'R-B');
+    expect(renumbered).toHaveProperty('coupon_refund_fee_11_1', '20');
+    expect(fromTen.found && fromTen.refunds).toEqual(fromOffset.found && fromOffset.refunds);
+    expect(fromTen.found && fromTen.refunds.map((r) => r.outRefundNo)).toEqual(['R-A', 'R-B']);
+  });
+
   it('returns found: false for REFUNDNOTEXIST, reported to the hooks as that err_code', async () => {
     await expect(gateway.refundQuery({ outRefundNo: 'R-NONE' })).resolves.toEqual({
       found: false,

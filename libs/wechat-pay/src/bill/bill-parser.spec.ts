@@ -305,6 +305,26 @@ describe('parseBillStream', () => {
     expect(stream.summary?.settlementTotalFee).toBe(total);
   }, 120_000);
 
+  it('reads no further ahead than the line of the row it hands over, so memory is that of a row', async () => {
+    let pulled = 0;
+    async function* source(): AsyncGenerator<string> {
+      for (const line of generatedBillLines(20_000)) {
+        pulled += 1;
+        yield line;
+      }
+    }
+    let rows = 0;
+    let furthestAhead = 0;
+    for await (const row of parseBillStream(source())) {
+      rows += 1;
+      // The header is line 1, this row line rows + 1: nothing after it has been read.
+      furthestAhead = Math.max(furthestAhead, pulled - (rows + 1));
+      expect(row.outTradeNo).toBe(`ORDER${String(rows - 1).padStart(10, '0')}`);
+    }
+    expect(rows).toBe(20_000);
+    expect(furthestAhead).toBe(0);
+  });
+
   it('cannot be iterated twice', async () => {
     const stream = parseBillStream(Readable.from([billText({ rows: [{}] })]));
     await collect(stream);

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import * as tls from 'node:tls';
 import { inspect } from 'node:util';
 import { Logger } from '@nestjs/common';
@@ -251,6 +253,14 @@ describe('the merchant certificate', () => {
     });
   });
 
+  it('shows in the package README the very commands the legacy warning gives, and where to download', () => {
+    const readme = readFileSync(join(__dirname, '../../README.md'), 'utf8');
+    for (const command of legacyConversionCommands().split(' && ')) {
+      expect(readme).toContain(`\n${command}\n`);
+    }
+    expect(readme).toMatch(/账户中心[^\n]*→ API安全[^\n]*→\s*API证书/);
+  });
+
   it('warns in the log certExpiryWarningDays before expiry, and not before', () => {
     const soon = ca.merchant(MCH_ID, { notAfter: new Date(Date.now() + 20 * DAY_MS + 3_600_000) });
     const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
@@ -281,6 +291,58 @@ describe('the merchant certificate', () => {
     } finally {
       byDefault.onModuleDestroy();
       later.onModuleDestroy();
+      jest.restoreAllMocks();
+    }
+  });
+
+  it('says nothing secret when start-up stops on a missing, wrong-passphrase, expired or legacy p12', () => {
+    const passphrase = 'SECRET-PASS-4711';
+    const expired = ca.merchant(MCH_ID, {
+      notBefore: new Date(Date.now() - 400 * DAY_MS),
+      notAfter: new Date(Date.now() - DAY_MS),
+    });
+    const modern = files.p12('secret-modern.p12', merchant, passphrase);
+    const legacy = files.p12('secret-legacy.p12', merchant, passphrase, true);
+    const old = files.p12('secret-expired.p12', expired, passphrase);
+    const cases: Array<[Record<string, unknown>, string, RegExp]> = [
+      [{ certP12: `${files.dir}/missing.p12` }, 'certP12', /could not be read \(ENOENT\)/],
+      [{ certP12: modern, certPassphrase: 'WRONG-SECRET-1' }, 'certPassphrase', /mac verify/],
+      [{ certP12: legacy, certPassphrase: 'WRONG-SECRET-2' }, 'certPassphrase', /passphrase/],
+      [{ certP12: old, certPassphrase: passphrase }, 'certP12', /expired on/],
+      [{ certPem: expired.cert, keyPem: expired.key }, 'certPem', /expired on/],
+    ];
+    const secrets = [
+      passphrase,
+      'WRONG-SECRET-1',
+      'WRONG-SECRET-2',
+      BASE.apiKey,
+      pemBody(merchant.key),
+      pemBody(expired.key),
+      pemBody(expired.cert),
+    ];
+    for (const [options, field, message] of cases) {
+      const error = configError(() => resolveWechatPayConfig({ ...BASE, ...options }));
+      expect(error.fields[0].field).toBe(field);
+      expect(error.message).toMatch(message);
+      for (const secret of secrets) {
+        expect(error.message).not.toContain(secret);
+        expect(inspect(error, { depth: 10 })).not.toContain(secret);
+        expect(JSON.stringify(error)).not.toContain(secret);
+      }
+    }
+    // The legacy file with its right passphrase starts, and says how to convert it, secret-free.
+    const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    jest.spyOn(Logger.prototype, 'log').mockImplementation(() => undefined);
+    const transport = new WechatPayTransport(
+      resolveWechatPayConfig({ ...BASE, certP12: legacy, certPassphrase: passphrase }),
+    );
+    try {
+      transport.onModuleInit();
+      const logged = warn.mock.calls.map((call) => String(call[0])).join('\n');
+      expect(logged).toContain(`openssl pkcs12 -legacy -in ${legacy}`);
+      for (const secret of secrets) expect(logged).not.toContain(secret);
+    } finally {
+      transport.onModuleDestroy();
       jest.restoreAllMocks();
     }
   });

@@ -142,11 +142,16 @@ export class WechatPaySignatureError extends WechatPayError {
   }
 }
 
-/** Error codes after which the same call with the same parameters is safe and may succeed. */
+/**
+ * Error codes after which the same call with the same parameters is safe and may succeed.
+ * FREQUENCY_LIMITED (refunds of one order too close together, or of old orders too often) refunds
+ * nothing and asks for the same request later (§9.1), so it belongs here: retry after a pause.
+ */
 export const RETRYABLE_ERR_CODES: ReadonlySet<string> = new Set([
   'SYSTEMERROR',
   'BIZERR_NEED_RETRY',
   'ORDER_NOT_READY',
+  'FREQUENCY_LIMITED',
 ]);
 
 /** `result_code=FAIL`: a signed business refusal carrying WeChat's `err_code` and `err_code_des`. */
