@@ -1,6 +1,6 @@
 import { Global, Module, type DynamicModule } from '@nestjs/common';
 import { ScheduleModule } from '@nestjs/schedule';
-import { WechatPayModule } from 'nestjs-wechat-pay-v2';
+import { WechatPayModule, type WechatPayModuleOptions } from 'nestjs-wechat-pay-v2';
 import { AuthModule } from './auth/auth.module';
 import { CatalogModule } from './catalog/catalog.module';
 import { Clock } from './clock';
@@ -14,6 +14,7 @@ import { OrdersModule } from './orders/orders.module';
 import { PaymentsModule } from './payments/payments.module';
 import { RateLimitModule } from './rate-limit/rate-limit.module';
 import { ReconcilerModule } from './reconciler/reconciler.module';
+import { RefundsModule } from './refunds/refunds.module';
 
 /** Things every feature module uses: the validated config, the clock and the transaction runner. */
 @Global()
@@ -26,6 +27,31 @@ class CoreModule {
       exports: [DEMO_CONFIG, Clock, Transactions],
     };
   }
+}
+
+/**
+ * The merchant certificate for refunds, as paths the library reads and checks at start-up (a
+ * wrong passphrase, a file that is not a certificate or an expired one stops it there). The p12
+ * passphrase is the mch_id unless WECHAT_CERT_PASSPHRASE says otherwise, as WeChat issues it.
+ */
+export function certificateOptions(config: DemoConfig): Partial<WechatPayModuleOptions> {
+  const { p12Path, passphrase, certPemPath, keyPemPath, caPemPath } = config.certificate;
+  return {
+    ...(p12Path !== undefined
+      ? { certP12: p12Path, certPassphrase: passphrase ?? config.wechat.mchId }
+      : {}),
+    ...(certPemPath !== undefined && keyPemPath !== undefined
+      ? {
+          certPem: certPemPath,
+          keyPem: keyPemPath,
+          ...(passphrase !== undefined ? { certPassphrase: passphrase } : {}),
+        }
+      : {}),
+    ...(caPemPath !== undefined ? { caCert: caPemPath } : {}),
+    ...(config.wechat.secapiBaseUrl !== undefined
+      ? { secapiBaseUrl: config.wechat.secapiBaseUrl }
+      : {}),
+  };
 }
 
 @Module({})
@@ -50,6 +76,7 @@ export class AppModule {
             notifyUrl: config.wechat.notifyUrl,
             baseUrl: config.wechat.payBaseUrl,
             apiBaseUrl: config.wechat.apiBaseUrl,
+            ...certificateOptions(config),
             connectTimeoutMs: config.wechat.connectTimeoutMs,
             readTimeoutMs: config.wechat.readTimeoutMs,
             hooks: metrics,
@@ -60,6 +87,7 @@ export class AppModule {
         CatalogModule,
         PaymentsModule,
         OrdersModule,
+        RefundsModule,
         ReconcilerModule,
         HealthModule,
       ],

@@ -3,11 +3,12 @@ import { randomBytes } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import { startSimulator, TEST_MERCHANT, type RunningSimulator } from 'wechat-pay-v2-simulator';
 import { createDemoApp } from './bootstrap';
-import { DemoConfigError, loadDemoConfig } from './config/demo.config';
+import { WechatPayConfigError } from 'nestjs-wechat-pay-v2';
+import { DemoConfigError, loadDemoConfig, type DemoConfig } from './config/demo.config';
 
 async function main(): Promise<void> {
   const logger = new Logger('Demo');
-  const config = loadDemoConfig(process.env, TEST_MERCHANT, () => {
+  let config = loadDemoConfig(process.env, TEST_MERCHANT, () => {
     logger.warn('SESSION_SECRET is not set: using a random one, so tokens end with this process');
     return randomBytes(32).toString('base64url');
   });
@@ -16,6 +17,8 @@ async function main(): Promise<void> {
   if (config.simulator) {
     simulator = await startSimulator({
       port: config.simulatorPort,
+      tlsPort: config.simulatorTlsPort,
+      ...(config.simulatorCertDir !== undefined ? { certDir: config.simulatorCertDir } : {}),
       merchants: [
         {
           appId: config.wechat.appId,
@@ -27,6 +30,7 @@ async function main(): Promise<void> {
     });
   }
 
+  if (simulator) config = withSimulatorCertificate(config, simulator);
   const app = await createDemoApp(config);
   const shutdown = async (signal: NodeJS.Signals) => {
     logger.log(`${signal}: closing`);
@@ -55,14 +59,44 @@ async function main(): Promise<void> {
     console.log(
       `merchant       appid ${config.wechat.appId}, mch_id ${config.wechat.mchId} (simulator test merchant)`,
     );
+    console.log(
+      `refunds        ${simulator.tlsBaseUrl}/secapi/pay/refund, certificates in ${simulator.certDir}`,
+    );
   } else {
     console.log(`WeChat Pay     ${config.wechat.payBaseUrl}, login ${config.wechat.apiBaseUrl}`);
   }
 }
 
+/**
+ * With the embedded simulator, refunds go to its TLS listener with its merchant certificate and
+ * CA, unless WECHAT_CERT_* name a certificate (then the simulator's CA and listener are still the
+ * defaults, as only they can check it).
+ */
+function withSimulatorCertificate(config: DemoConfig, simulator: RunningSimulator): DemoConfig {
+  const given = config.certificate;
+  const own = given.p12Path === undefined && given.certPemPath === undefined;
+  return {
+    ...config,
+    wechat: { ...config.wechat, secapiBaseUrl: config.wechat.secapiBaseUrl ?? simulator.tlsBaseUrl },
+    certificate: {
+      ...given,
+      ...(own
+        ? { p12Path: simulator.certificate.p12, passphrase: simulator.certificate.passphrase }
+        : {}),
+      caPemPath: given.caPemPath ?? simulator.caPem,
+    },
+  };
+}
+
 main().catch((error: unknown) => {
   if (error instanceof DemoConfigError) {
     console.error(error.message);
+  } else if (error instanceof WechatPayConfigError) {
+    // Names the option and the problem (a wrong passphrase, a missing file), never its value.
+    console.error(
+      `cannot start: ${error.message} (the certificate comes from WECHAT_CERT_P12 and ` +
+        'WECHAT_CERT_PASSPHRASE, or WECHAT_CERT_PEM and WECHAT_KEY_PEM)',
+    );
   } else {
     console.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
   }
