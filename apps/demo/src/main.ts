@@ -77,7 +77,10 @@ function withSimulatorCertificate(config: DemoConfig, simulator: RunningSimulato
   const own = given.p12Path === undefined && given.certPemPath === undefined;
   return {
     ...config,
-    wechat: { ...config.wechat, secapiBaseUrl: config.wechat.secapiBaseUrl ?? simulator.tlsBaseUrl },
+    wechat: {
+      ...config.wechat,
+      secapiBaseUrl: config.wechat.secapiBaseUrl ?? simulator.tlsBaseUrl,
+    },
     certificate: {
       ...given,
       ...(own

@@ -40,9 +40,7 @@ export function orderView(
       lineTotalFen,
     })),
     ...(isPaid(order.status) ? { refundedFen: order.refundedFen } : {}),
-    ...(refunds !== undefined && isPaid(order.status)
-      ? { refunds: refunds.map(refundView) }
-      : {}),
+    ...(refunds !== undefined && isPaid(order.status) ? { refunds: refunds.map(refundView) } : {}),
   };
 }
 

@@ -91,7 +91,8 @@ export class OrderRefundDto {
   amountFen!: number;
   @ApiProperty({
     enum: ['PENDING', 'PROCESSING', 'SUCCESS', 'CLOSED', 'CHANGE'],
-    description: 'PENDING and PROCESSING: under way; SUCCESS: paid back; CLOSED: not refunded; CHANGE: the shop is handling it',
+    description:
+      'PENDING and PROCESSING: under way; SUCCESS: paid back; CLOSED: not refunded; CHANGE: the shop is handling it',
   })
   status!: string;
   @ApiProperty({ description: 'ISO time' })

@@ -8,7 +8,9 @@ export class CreateRefundDto {
   @Max(Number.MAX_SAFE_INTEGER, { message: 'amountFen is too large' })
   amountFen!: number;
 
-  @ApiPropertyOptional({ description: 'Shown to the buyer by WeChat (refund_desc), 1 to 80 characters' })
+  @ApiPropertyOptional({
+    description: 'Shown to the buyer by WeChat (refund_desc), 1 to 80 characters',
+  })
   @IsOptional()
   @IsString({ message: 'reason must be a string' })
   @Length(1, 80, { message: 'reason must be 1 to 80 characters' })
