@@ -67,6 +67,17 @@ async function main(): Promise<void> {
   }
 }
 
+/** The environment variable behind each certificate option of the library. */
+const ENV_OF_OPTION: Record<string, string> = {
+  certP12: 'WECHAT_CERT_P12',
+  certPassphrase: 'WECHAT_CERT_PASSPHRASE',
+  certPem: 'WECHAT_CERT_PEM',
+  keyPem: 'WECHAT_KEY_PEM',
+  caCert: 'WECHAT_CA_PEM',
+  secapiBaseUrl: 'WECHAT_SECAPI_BASE_URL',
+  baseUrl: 'WECHAT_PAY_BASE_URL',
+};
+
 /**
  * With the embedded simulator, refunds go to its TLS listener with its merchant certificate and
  * CA, unless WECHAT_CERT_* name a certificate (then the simulator's CA and listener are still the
@@ -95,11 +106,11 @@ main().catch((error: unknown) => {
   if (error instanceof DemoConfigError) {
     console.error(error.message);
   } else if (error instanceof WechatPayConfigError) {
-    // Names the option and the problem (a wrong passphrase, a missing file), never its value.
-    console.error(
-      `cannot start: ${error.message} (the certificate comes from WECHAT_CERT_P12 and ` +
-        'WECHAT_CERT_PASSPHRASE, or WECHAT_CERT_PEM and WECHAT_KEY_PEM)',
+    // Names the variable and the problem (a wrong passphrase, a missing file), never a value.
+    const problems = error.fields.map(
+      (f) => `${ENV_OF_OPTION[f.field] ?? f.field}: ${f.problems.join('; ')}`,
     );
+    console.error(`cannot start: ${problems.join('; ')}`);
   } else {
     console.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
   }
