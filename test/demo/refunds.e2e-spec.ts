@@ -8,7 +8,7 @@ import { PaymentReviewEntity } from '../../apps/demo/src/payments/payment-review
 import { ReconcilerService } from '../../apps/demo/src/reconciler/reconciler.service';
 import { FulfilmentReversalEntity } from '../../apps/demo/src/refunds/fulfilment-reversal.entity';
 import { RefundEntity, type RefundStatus } from '../../apps/demo/src/refunds/refund.entity';
-import { DemoHarness, eventually, type Shopper } from './harness';
+import { DemoHarness, eventually, isPostgres, type Shopper } from './harness';
 
 /**
  * Refunds end to end: the admin API, the real simulator over mutual TLS with its own merchant
@@ -243,6 +243,12 @@ describe('demo refunds over TLS', () => {
     const processing = await refundRow(created.refundNo);
     expect([processing.status, processing.refundId]).toEqual(['PROCESSING', atWechat.refundId]);
 
+    // Still PROCESSING at WeChat: asked again later, on the back-off.
+    expect((await reconcile()).refunds.outcomes.PROCESSING).toBe(1);
+    const asked = await refundRow(created.refundNo);
+    expect([asked.status, asked.checkAttempts]).toEqual(['PROCESSING', 1]);
+    expect(asked.nextCheckAt).toBeGreaterThan(harness.clock.now());
+
     harness.simulator.controls.finishRefund(created.refundNo);
     expect((await reconcile()).refunds.outcomes.SUCCESS).toBe(1);
     expect((await harness.getOrder(shopper, orderNo)).status).toBe('REFUNDED');
@@ -408,6 +414,28 @@ describe('demo refunds over TLS', () => {
     expect((await postRefund(orderNo, { amountFen: amount - 1000 + 1 })).status).toBe(409);
     expect(await reversals(orderNo)).toEqual([]);
   });
+
+  // Several instances share a database on PostgreSQL (SQLite has one writer: one instance).
+  (isPostgres ? it : it.skip)(
+    'lets one of two instances reconciling at once claim a due refund',
+    async () => {
+      const { orderNo, amount } = await paidOrder();
+      harness.simulator.controls.setFaults({
+        businessErrors: [{ path: '/secapi/pay/refund', errCode: 'BIZERR_NEED_RETRY' }],
+      });
+      const created = await refund(orderNo, amount);
+      expect(created).toMatchObject({ status: 'PENDING', error: 'BUSINESS' });
+      const second = await harness.addInstance();
+      harness.advanceClocks(PAST_NEXT_CHECK_MS);
+      const passes = await Promise.all(
+        [harness.primary, second].map((instance) => instance.app.get(ReconcilerService).runOnce()),
+      );
+      expect(passes.map((pass) => pass.refunds.claimed).sort()).toEqual([0, 1]);
+      await waitForRefund(created.refundNo, 'SUCCESS');
+      expect(harness.simulator.controls.refunds(orderNo)).toHaveLength(1);
+      expect(await reversals(orderNo)).toHaveLength(1);
+    },
+  );
 
   describe('the admin API', () => {
     it('answers 401 without the token or with a wrong one, and 404 when ADMIN_TOKEN is not set', async () => {
