@@ -273,8 +273,18 @@ describe('demo refunds over TLS', () => {
     expect((await harness.orderRow(orderNo)).refundReservedFen).toBe(1000);
     expect(harness.simulator.controls.refunds(orderNo)).toEqual([]);
 
+    // Sent again: BIZERR_NEED_RETRY this time, so again later, with the same number.
+    harness.simulator.controls.setFaults({
+      businessErrors: [{ path: '/secapi/pay/refund', errCode: 'BIZERR_NEED_RETRY' }],
+    });
+    const failed = await reconcile();
+    expect(failed.refunds).toMatchObject({ claimed: 1, outcomes: { error: 1 } });
+    const again = await refundRow(inDoubt.refundNo);
+    expect([again.status, again.checkAttempts]).toEqual(['PENDING', 2]);
+    expect(again.lastError).toMatch(/^BIZERR_NEED_RETRY/);
+
     const pass = await reconcile();
-    expect(pass.refunds.claimed).toBe(1);
+    expect(pass.refunds).toMatchObject({ claimed: 1, outcomes: { PROCESSING: 1 } });
     await waitForRefund(inDoubt.refundNo, 'SUCCESS');
     expect(harness.simulator.controls.refunds(orderNo).map((r) => r.outRefundNo)).toEqual([
       inDoubt.refundNo,

@@ -179,7 +179,7 @@ export class MetricsService implements WechatPayHooks {
 
 function passOutcome(summary: ReconcileSummary): ReconcilerPassOutcome {
   if (summary.claimed === 0 && summary.refunds.claimed === 0) return 'idle';
-  if (summary.outcomes.error > 0) return 'errors';
+  if (summary.outcomes.error > 0 || summary.refunds.outcomes.error > 0) return 'errors';
   if (summary.outcomes.deferred > 0) return 'deferred';
   return 'ok';
 }

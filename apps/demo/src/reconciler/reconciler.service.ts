@@ -26,8 +26,12 @@ export type ReconcileOutcome =
   /** Not reached before the pass's deadline: it comes due again when its lease ends. */
   | 'deferred';
 
-/** What a pass did with a due refund: the status it left it in, or deferred (no time left). */
-export type RefundReconcileOutcome = RefundStatus | 'deferred';
+/**
+ * What a pass did with a due refund: the status it left it in; error (WeChat could not be asked,
+ * or its answer did not settle anything: the refund keeps its status and is tried again later);
+ * deferred (no time left in the pass).
+ */
+export type RefundReconcileOutcome = RefundStatus | 'error' | 'deferred';
 
 export interface ReconcileSummary {
   claimed: number;
@@ -131,6 +135,7 @@ export class ReconcilerService {
       SUCCESS: 0,
       CLOSED: 0,
       CHANGE: 0,
+      error: 0,
       deferred: 0,
     };
     let next = 0;
@@ -188,7 +193,9 @@ export class ReconcilerService {
       refund.status === 'PENDING'
         ? await this.refundSync.send(refund, owner, { readTimeoutMs })
         : await this.refundSync.check(refund, owner, { readTimeoutMs });
-    return standing.status;
+    return standing.error !== undefined && standing.status === refund.status
+      ? 'error'
+      : standing.status;
   }
 
   private claim(owner: string, now: number): Promise<OrderEntity[]> {

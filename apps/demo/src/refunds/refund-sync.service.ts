@@ -5,6 +5,7 @@ import {
   WechatPayError,
   WechatPayGateway,
   WechatPayRequestError,
+  type RefundQueryResult,
   type RefundStatus as WechatRefundStatus,
   type RequestOptions,
 } from 'nestjs-wechat-pay-v2';
@@ -128,14 +129,14 @@ export class RefundSyncService {
     leaseOwner: string,
     options: RequestOptions = {},
   ): Promise<RefundStanding> {
-    const answer = await this.gateway
-      .refundQuery({ outRefundNo: refund.refundNo }, options)
-      .catch(async (error: unknown) => {
-        if (!(error instanceof WechatPayError)) throw error;
-        await this.later(refund, leaseOwner, describe(error));
-        return undefined;
-      });
-    if (answer === undefined) return { status: refund.status, error: 'query failed' };
+    let answer: RefundQueryResult;
+    try {
+      answer = await this.gateway.refundQuery({ outRefundNo: refund.refundNo }, options);
+    } catch (error) {
+      if (!(error instanceof WechatPayError)) throw error;
+      await this.later(refund, leaseOwner, describe(error));
+      return { status: refund.status, error: error.code };
+    }
     if (!answer.found) {
       await this.later(refund, leaseOwner, 'REFUNDNOTEXIST');
       return { status: refund.status, error: 'REFUNDNOTEXIST' };
