@@ -519,3 +519,64 @@ describe('demo refunds over TLS', () => {
     });
   });
 });
+
+describe('demo refunds when WeChat stops answering', () => {
+  const LEASE_MS = 3_000;
+  let harness: DemoHarness;
+
+  beforeAll(async () => {
+    harness = await DemoHarness.start({
+      tls: true,
+      adminToken: ADMIN_TOKEN,
+      env: {
+        RECONCILER_LEASE_MS: String(LEASE_MS),
+        RECONCILER_CONCURRENCY: '1',
+        WECHAT_CONNECT_TIMEOUT_MS: '500',
+      },
+    });
+  });
+
+  afterAll(() => harness?.close());
+
+  it('ends the pass before its lease does; the refunds it did not reach keep their number for later', async () => {
+    const shopper = await harness.login();
+    const refundNos: string[] = [];
+    harness.simulator.controls.setFaults({
+      systemErrorNext: 3,
+      systemErrorPaths: ['/secapi/pay/refund'],
+    });
+    for (let i = 0; i < 3; i++) {
+      const checkout = await harness.placeOrder(shopper);
+      expect(harness.payAtWechat(shopper, checkout.payParams).errMsg).toBe('requestPayment:ok');
+      await harness.waitForStatus(checkout.orderNo, 'PAID');
+      const res = await harness
+        .http()
+        .post(`/api/admin/orders/${checkout.orderNo}/refunds`)
+        .set(ADMIN)
+        .send({ amountFen: checkout.amount });
+      expect(res.body).toMatchObject({ status: 'PENDING' });
+      refundNos.push((res.body as RefundCreated).refundNo);
+    }
+    // Notifications dropped: only the reconciler moves the refunds here.
+    harness.simulator.controls.setFaults({ refundNoAnswerNext: 3, dropRefundNotificationRate: 1 });
+    harness.advanceClocks(PAST_NEXT_CHECK_MS);
+
+    const startedAt = Date.now();
+    const summary = await harness.get(ReconcilerService).runOnce();
+    expect(Date.now() - startedAt).toBeLessThan(LEASE_MS);
+    expect(summary.refunds.claimed).toBe(3);
+    expect(summary.refunds.outcomes.error).toBeGreaterThanOrEqual(1);
+    expect(summary.refunds.outcomes.error + summary.refunds.outcomes.deferred).toBe(3);
+    const rows = await harness.dataSource.getRepository(RefundEntity).find();
+    expect(rows.map((r) => r.status)).toEqual(['PENDING', 'PENDING', 'PENDING']);
+
+    // WeChat answers again: each is sent with its own number, and WeChat holds one refund each.
+    harness.simulator.controls.resetFaults();
+    harness.simulator.controls.setFaults({ dropRefundNotificationRate: 1 });
+    harness.advanceClocks(PAST_NEXT_CHECK_MS);
+    const next = await harness.get(ReconcilerService).runOnce();
+    expect(next.refunds).toMatchObject({ claimed: 3, outcomes: { PROCESSING: 3 } });
+    const atWechat = harness.simulator.controls.refunds();
+    expect(atWechat.map((r) => r.outRefundNo).sort()).toEqual([...refundNos].sort());
+  }, 30_000);
+});
