@@ -1,9 +1,10 @@
 import { Global, Module, type DynamicModule } from '@nestjs/common';
 import { ScheduleModule } from '@nestjs/schedule';
-import { WechatPayModule, type WechatPayModuleOptions } from 'nestjs-wechat-pay-v2';
+import { WechatPayModule } from 'nestjs-wechat-pay-v2';
 import { AuthModule } from './auth/auth.module';
 import { CatalogModule } from './catalog/catalog.module';
 import { Clock } from './clock';
+import { certificateOptions } from './config/certificate-options';
 import { DEMO_CONFIG, type DemoConfig } from './config/demo.config';
 import { DatabaseModule } from './database/database.module';
 import { Transactions } from './database/transactions';
@@ -27,31 +28,6 @@ class CoreModule {
       exports: [DEMO_CONFIG, Clock, Transactions],
     };
   }
-}
-
-/**
- * The merchant certificate for refunds, as paths the library reads and checks at start-up (a
- * wrong passphrase, a file that is not a certificate or an expired one stops it there). The p12
- * passphrase is the mch_id unless WECHAT_CERT_PASSPHRASE says otherwise, as WeChat issues it.
- */
-export function certificateOptions(config: DemoConfig): Partial<WechatPayModuleOptions> {
-  const { p12Path, passphrase, certPemPath, keyPemPath, caPemPath } = config.certificate;
-  return {
-    ...(p12Path !== undefined
-      ? { certP12: p12Path, certPassphrase: passphrase ?? config.wechat.mchId }
-      : {}),
-    ...(certPemPath !== undefined && keyPemPath !== undefined
-      ? {
-          certPem: certPemPath,
-          keyPem: keyPemPath,
-          ...(passphrase !== undefined ? { certPassphrase: passphrase } : {}),
-        }
-      : {}),
-    ...(caPemPath !== undefined ? { caCert: caPemPath } : {}),
-    ...(config.wechat.secapiBaseUrl !== undefined
-      ? { secapiBaseUrl: config.wechat.secapiBaseUrl }
-      : {}),
-  };
 }
 
 @Module({})

@@ -1,9 +1,9 @@
 import 'reflect-metadata';
 import { randomBytes } from 'node:crypto';
 import { Logger } from '@nestjs/common';
+import { WechatPayConfigError } from 'nestjs-wechat-pay-v2';
 import { startSimulator, TEST_MERCHANT, type RunningSimulator } from 'wechat-pay-v2-simulator';
 import { createDemoApp } from './bootstrap';
-import { WechatPayConfigError } from 'nestjs-wechat-pay-v2';
 import { DemoConfigError, loadDemoConfig, type DemoConfig } from './config/demo.config';
 
 async function main(): Promise<void> {
@@ -79,9 +79,9 @@ const ENV_OF_OPTION: Record<string, string> = {
 };
 
 /**
- * With the embedded simulator, refunds go to its TLS listener with its merchant certificate and
- * CA, unless WECHAT_CERT_* name a certificate (then the simulator's CA and listener are still the
- * defaults, as only they can check it).
+ * With the embedded simulator, refunds go to its TLS listener with its merchant certificate,
+ * trusting its CA. A certificate named by WECHAT_CERT_* is used instead of the simulator's, and
+ * WECHAT_SECAPI_BASE_URL and WECHAT_CA_PEM, when set, win over the listener and its CA.
  */
 function withSimulatorCertificate(config: DemoConfig, simulator: RunningSimulator): DemoConfig {
   const given = config.certificate;
