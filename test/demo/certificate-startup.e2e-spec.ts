@@ -46,7 +46,7 @@ function startDemo(env: Record<string, string>): Promise<Run> {
     };
     child.stdout.on('data', read);
     child.stderr.on('data', read);
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    const timer = setTimeout(() => child.kill('SIGKILL'), 25_000);
     child.once('error', reject);
     child.once('exit', (code) => {
       clearTimeout(timer);
@@ -54,6 +54,9 @@ function startDemo(env: Record<string, string>): Promise<Run> {
     });
   });
 }
+
+// Each test starts a Node process that compiles the demo (a few seconds on a busy machine).
+jest.setTimeout(30_000);
 
 describe('demo start-up with a merchant certificate', () => {
   let simulator: RunningSimulator;
