@@ -17,6 +17,7 @@ import {
   type RequestPaymentAnswer,
   type RunningSimulator,
   type SimulatedOrderView,
+  type SimulatorOptions,
 } from 'wechat-pay-v2-simulator';
 import { AppModule } from '../../apps/demo/src/app.module';
 import { configureDemoApp } from '../../apps/demo/src/bootstrap';
@@ -140,6 +141,15 @@ export interface DemoHarnessOptions {
   env?: Record<string, string>;
   /** Route the shop's WeChat calls through a WechatLink the test can cut (harness.link). */
   link?: boolean;
+  /**
+   * Refunds: start the simulator's HTTPS listener and give every instance its merchant
+   * certificate (WECHAT_CERT_P12), CA (WECHAT_CA_PEM) and URL (WECHAT_SECAPI_BASE_URL).
+   */
+  tls?: boolean;
+  /** ADMIN_TOKEN of every instance; none: the admin routes are off. */
+  adminToken?: string;
+  /** More simulator options (refundDelayMs, faults...). */
+  simulator?: Partial<SimulatorOptions>;
 }
 
 /** Limits no test reaches unless it sets its own: suites place hundreds of orders as one user. */
@@ -152,6 +162,8 @@ const UNREACHED_RATE_LIMITS = {
 export interface InstanceOptions {
   /** Adjusts the testing module before it compiles (overriding a provider, say). */
   override?: (builder: TestingModuleBuilder) => TestingModuleBuilder;
+  /** Environment of this instance only, applied after the harness's; undefined removes a name. */
+  env?: Record<string, string | undefined>;
 }
 
 /** One running copy of the demo app. */
@@ -173,7 +185,7 @@ export interface Shopper {
 export interface OrderBody {
   orderNo: string;
   amount: number;
-  status: 'UNPAID' | 'PAID' | 'CLOSED';
+  status: 'UNPAID' | 'PAID' | 'PARTIALLY_REFUNDED' | 'REFUNDED' | 'CLOSED';
   description: string;
   createdAt: string;
   expiresAt: string;
@@ -186,6 +198,8 @@ export interface OrderBody {
     quantity: number;
     lineTotalFen: number;
   }>;
+  refundedFen?: number;
+  refunds?: Array<{ amountFen: number; status: string; createdAt: string; successAt?: string }>;
 }
 
 export interface CheckoutBody extends OrderBody {
@@ -233,6 +247,7 @@ export class DemoHarness {
         merchants: [{ ...TEST_MERCHANT }],
         timeScale: 0.001,
         closeOrderMinAgeMs: options.closeOrderMinAgeMs,
+        ...options.simulator,
       });
       harness = new DemoHarness(simulator, database, new TestClock(), options);
       if (options.link) harness.linkToWechat = await WechatLink.start(simulator.baseUrl);
@@ -281,7 +296,10 @@ export class DemoHarness {
         ORDER_QUERY_AFTER_MS: String(this.options.orderQueryAfterMs ?? 50),
         RECONCILER_ENABLED: 'off',
         ...UNREACHED_RATE_LIMITS,
+        ...(this.options.tls ? this.certificateEnv() : {}),
+        ...(this.options.adminToken !== undefined ? { ADMIN_TOKEN: this.options.adminToken } : {}),
         ...this.options.env,
+        ...options.env,
       },
       merchant,
       () => 'unused',
@@ -307,6 +325,15 @@ export class DemoHarness {
     };
     this.instances.push(instance);
     return instance;
+  }
+
+  /** The simulator's own certificate, CA and TLS listener, as the demo's environment. */
+  private certificateEnv(): Record<string, string> {
+    return {
+      WECHAT_CERT_P12: this.simulator.certificate.p12,
+      WECHAT_CA_PEM: this.simulator.caPem,
+      WECHAT_SECAPI_BASE_URL: this.simulator.tlsBaseUrl,
+    };
   }
 
   /**

@@ -283,6 +283,89 @@ describe('the mini-program pages rendered by miniprogram-simulate', () => {
       expect(mp.errors).toEqual([]);
     });
 
+    it('shows a partly refunded order: the refunded amount and each refund with its state', async () => {
+      mp.reply(
+        'GET',
+        '/api/orders/ORDER_0010',
+        200,
+        order('ORDER_0010', {
+          status: 'PARTIALLY_REFUNDED',
+          paidAt: '2025-01-31T16:06:00.000Z',
+          refundedFen: 6800,
+          refunds: [
+            {
+              amountFen: 6800,
+              status: 'SUCCESS',
+              createdAt: '2025-02-01T08:00:00.000Z',
+              successAt: '2025-02-01T08:00:05.000Z',
+            },
+            { amountFen: 1990, status: 'PENDING', createdAt: '2025-02-01T09:00:00.000Z' },
+            { amountFen: 500, status: 'PROCESSING', createdAt: '2025-02-01T09:10:00.000Z' },
+            { amountFen: 300, status: 'CLOSED', createdAt: '2025-02-01T09:20:00.000Z' },
+            { amountFen: 1, status: 'CHANGE', createdAt: '2025-02-01T09:30:00.000Z' },
+          ],
+        }),
+      );
+      const page = mp.open('/pages/order/order?orderNo=ORDER_0010');
+      await page.waitFor(() => page.all('.status').length === 1, 'the order to show');
+
+      expect(page.texts('.status')).toEqual(['部分退款']);
+      expect(page.all('.pay')).toEqual([]);
+      expect(amountRows(page)).toEqual([
+        ['合计', '¥155.90'],
+        ['已退款', '¥68.00'],
+      ]);
+      expect(page.texts('.refunds-title')).toEqual(['退款记录']);
+      expect(page.rows('.refund')).toEqual([
+        ['退款成功', '¥68.00'],
+        ['退款处理中', '¥19.90'],
+        ['退款处理中', '¥5.00'],
+        ['退款关闭', '¥3.00'],
+        ['退款异常，商家处理中', '¥0.01'],
+      ]);
+      expect(mp.errors).toEqual([]);
+    });
+
+    it('shows a fully refunded order as 已退款, and a paid order without refunds shows no refund rows', async () => {
+      mp.reply(
+        'GET',
+        '/api/orders/ORDER_0011',
+        200,
+        order('ORDER_0011', {
+          status: 'REFUNDED',
+          paidAt: '2025-01-31T16:06:00.000Z',
+          refundedFen: 15590,
+          refunds: [{ amountFen: 15590, status: 'SUCCESS', createdAt: '2025-02-01T08:00:00.000Z' }],
+        }),
+      );
+      mp.reply(
+        'GET',
+        '/api/orders/ORDER_0012',
+        200,
+        order('ORDER_0012', {
+          status: 'PAID',
+          paidAt: '2025-01-31T16:06:00.000Z',
+          refundedFen: 0,
+          refunds: [],
+        }),
+      );
+      const refunded = mp.open('/pages/order/order?orderNo=ORDER_0011');
+      const paid = mp.open('/pages/order/order?orderNo=ORDER_0012');
+      await refunded.waitFor(() => refunded.all('.status').length === 1, 'the order to show');
+      await paid.waitFor(() => paid.all('.status').length === 1, 'the order to show');
+
+      expect(refunded.texts('.status')).toEqual(['已退款']);
+      expect(amountRows(refunded)).toEqual([
+        ['合计', '¥155.90'],
+        ['已退款', '¥155.90'],
+      ]);
+      expect(refunded.rows('.refund')).toEqual([['退款成功', '¥155.90']]);
+      expect(paid.texts('.status')).toEqual(['已支付']);
+      expect(amountRows(paid)).toEqual([['合计', '¥155.90']]);
+      expect(paid.all('.refunds')).toEqual([]);
+      expect(mp.errors).toEqual([]);
+    });
+
     it('opens the payment sheet at once with the checkout the shop page handed over', async () => {
       mp.app.globalData.checkout = checkout('ORDER_0006');
       const page = mp.open('/pages/order/order?orderNo=ORDER_0006');

@@ -6,12 +6,14 @@ interface CheckoutAnswer {
   payParams: Record<string, unknown>;
 }
 
+const ADMIN_TOKEN = 'mini-program-e2e-admin-token-42';
+
 describe('mini-program shop against the demo and the simulator', () => {
   let demo: DemoHarness;
   let mp: MiniProgram | undefined;
 
   beforeAll(async () => {
-    demo = await DemoHarness.start();
+    demo = await DemoHarness.start({ tls: true, adminToken: ADMIN_TOKEN });
   });
 
   afterAll(() => demo?.close());
@@ -167,6 +169,36 @@ describe('mini-program shop against the demo and the simulator', () => {
     app.tap(page, 'onPay');
     await app.waitFor(() => page.data.message === '支付成功', 'the second payment to be confirmed');
     expect((await demo.orderRow(page.options.orderNo)).status).toBe('PAID');
+    expect(app.errors).toEqual([]);
+  });
+
+  it('shows a partial refund the shop made, once WeChat reports it paid back', async () => {
+    const app = launch();
+    const page = await buy(app, 1);
+    await app.waitFor(() => page.data.message === '支付成功', 'the page to show the payment');
+    const orderNo = page.options.orderNo;
+
+    const refund = await demo
+      .http()
+      .post(`/api/admin/orders/${orderNo}/refunds`)
+      .set({ Authorization: `Bearer ${ADMIN_TOKEN}` })
+      .send({ amountFen: 1800, reason: '少发一件' });
+    expect(refund.status).toBe(201);
+    await demo.waitForStatus(orderNo, 'PARTIALLY_REFUNDED');
+
+    app.tap(page, 'onRefresh');
+    await app.waitFor(
+      () => (page.data.order as { status: string }).status === 'PARTIALLY_REFUNDED',
+      'the refreshed order to show the refund',
+    );
+    expect(page.data.order).toMatchObject({
+      statusText: '部分退款',
+      amountLines: [
+        { key: 'total', label: '合计', amountText: '¥68.00' },
+        { key: 'refunded', label: '已退款', amountText: '¥18.00' },
+      ],
+      refunds: [{ amountText: '¥18.00', status: 'SUCCESS', statusText: '退款成功' }],
+    });
     expect(app.errors).toEqual([]);
   });
 

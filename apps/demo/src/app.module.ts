@@ -4,6 +4,7 @@ import { WechatPayModule } from 'nestjs-wechat-pay-v2';
 import { AuthModule } from './auth/auth.module';
 import { CatalogModule } from './catalog/catalog.module';
 import { Clock } from './clock';
+import { certificateOptions } from './config/certificate-options';
 import { DEMO_CONFIG, type DemoConfig } from './config/demo.config';
 import { DatabaseModule } from './database/database.module';
 import { Transactions } from './database/transactions';
@@ -14,6 +15,7 @@ import { OrdersModule } from './orders/orders.module';
 import { PaymentsModule } from './payments/payments.module';
 import { RateLimitModule } from './rate-limit/rate-limit.module';
 import { ReconcilerModule } from './reconciler/reconciler.module';
+import { RefundsModule } from './refunds/refunds.module';
 
 /** Things every feature module uses: the validated config, the clock and the transaction runner. */
 @Global()
@@ -50,6 +52,7 @@ export class AppModule {
             notifyUrl: config.wechat.notifyUrl,
             baseUrl: config.wechat.payBaseUrl,
             apiBaseUrl: config.wechat.apiBaseUrl,
+            ...certificateOptions(config),
             connectTimeoutMs: config.wechat.connectTimeoutMs,
             readTimeoutMs: config.wechat.readTimeoutMs,
             hooks: metrics,
@@ -60,6 +63,7 @@ export class AppModule {
         CatalogModule,
         PaymentsModule,
         OrdersModule,
+        RefundsModule,
         ReconcilerModule,
         HealthModule,
       ],

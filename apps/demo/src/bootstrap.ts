@@ -47,6 +47,9 @@ export function configureDemoApp(app: NestExpressApplication, config: DemoConfig
 export async function createDemoApp(config: DemoConfig): Promise<NestExpressApplication> {
   const app = await NestFactory.create<NestExpressApplication>(AppModule.register(config), {
     bufferLogs: false,
+    // A start-up failure (a certificate that does not open, say) reaches main.ts, which says what
+    // to change, instead of ending the process inside Nest.
+    abortOnError: false,
   });
   configureDemoApp(app, config);
   return app;

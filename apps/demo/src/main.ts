@@ -1,13 +1,14 @@
 import 'reflect-metadata';
 import { randomBytes } from 'node:crypto';
 import { Logger } from '@nestjs/common';
+import { WechatPayConfigError } from 'nestjs-wechat-pay-v2';
 import { startSimulator, TEST_MERCHANT, type RunningSimulator } from 'wechat-pay-v2-simulator';
 import { createDemoApp } from './bootstrap';
-import { DemoConfigError, loadDemoConfig } from './config/demo.config';
+import { DemoConfigError, loadDemoConfig, type DemoConfig } from './config/demo.config';
 
 async function main(): Promise<void> {
   const logger = new Logger('Demo');
-  const config = loadDemoConfig(process.env, TEST_MERCHANT, () => {
+  let config = loadDemoConfig(process.env, TEST_MERCHANT, () => {
     logger.warn('SESSION_SECRET is not set: using a random one, so tokens end with this process');
     return randomBytes(32).toString('base64url');
   });
@@ -16,6 +17,8 @@ async function main(): Promise<void> {
   if (config.simulator) {
     simulator = await startSimulator({
       port: config.simulatorPort,
+      tlsPort: config.simulatorTlsPort,
+      ...(config.simulatorCertDir !== undefined ? { certDir: config.simulatorCertDir } : {}),
       merchants: [
         {
           appId: config.wechat.appId,
@@ -27,6 +30,7 @@ async function main(): Promise<void> {
     });
   }
 
+  if (simulator) config = withSimulatorCertificate(config, simulator);
   const app = await createDemoApp(config);
   const shutdown = async (signal: NodeJS.Signals) => {
     logger.log(`${signal}: closing`);
@@ -55,14 +59,58 @@ async function main(): Promise<void> {
     console.log(
       `merchant       appid ${config.wechat.appId}, mch_id ${config.wechat.mchId} (simulator test merchant)`,
     );
+    console.log(
+      `refunds        ${simulator.tlsBaseUrl}/secapi/pay/refund, certificates in ${simulator.certDir}`,
+    );
   } else {
     console.log(`WeChat Pay     ${config.wechat.payBaseUrl}, login ${config.wechat.apiBaseUrl}`);
   }
 }
 
+/** The environment variable behind each certificate option of the library. */
+const ENV_OF_OPTION: Record<string, string> = {
+  certP12: 'WECHAT_CERT_P12',
+  certPassphrase: 'WECHAT_CERT_PASSPHRASE',
+  certPem: 'WECHAT_CERT_PEM',
+  keyPem: 'WECHAT_KEY_PEM',
+  caCert: 'WECHAT_CA_PEM',
+  secapiBaseUrl: 'WECHAT_SECAPI_BASE_URL',
+  baseUrl: 'WECHAT_PAY_BASE_URL',
+};
+
+/**
+ * With the embedded simulator, refunds go to its TLS listener with its merchant certificate,
+ * trusting its CA. A certificate named by WECHAT_CERT_* is used instead of the simulator's, and
+ * WECHAT_SECAPI_BASE_URL and WECHAT_CA_PEM, when set, win over the listener and its CA.
+ */
+function withSimulatorCertificate(config: DemoConfig, simulator: RunningSimulator): DemoConfig {
+  const given = config.certificate;
+  const own = given.p12Path === undefined && given.certPemPath === undefined;
+  return {
+    ...config,
+    wechat: {
+      ...config.wechat,
+      secapiBaseUrl: config.wechat.secapiBaseUrl ?? simulator.tlsBaseUrl,
+    },
+    certificate: {
+      ...given,
+      ...(own
+        ? { p12Path: simulator.certificate.p12, passphrase: simulator.certificate.passphrase }
+        : {}),
+      caPemPath: given.caPemPath ?? simulator.caPem,
+    },
+  };
+}
+
 main().catch((error: unknown) => {
   if (error instanceof DemoConfigError) {
     console.error(error.message);
+  } else if (error instanceof WechatPayConfigError) {
+    // Names the variable and the problem (a wrong passphrase, a missing file), never a value.
+    const problems = error.fields.map(
+      (f) => `${ENV_OF_OPTION[f.field] ?? f.field}: ${f.problems.join('; ')}`,
+    );
+    console.error(`cannot start: ${problems.join('; ')}`);
   } else {
     console.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
   }

@@ -10,7 +10,8 @@ const LOGIN_MESSAGE = '微信登录失败，请稍后重试';
  *
  * @typedef {{ id: number, name: string, priceFen: number }} Product
  * @typedef {{ productId: number, name: string, unitPriceFen: number, quantity: number, lineTotalFen: number }} OrderLine
- * @typedef {{ orderNo: string, amount: number, status: string, description: string, createdAt: string, expiresAt: string, paidAt?: string, items: OrderLine[] }} Order
+ * @typedef {{ amountFen: number, status: string, createdAt: string, successAt?: string }} OrderRefund
+ * @typedef {{ orderNo: string, amount: number, status: string, description: string, createdAt: string, expiresAt: string, paidAt?: string, items: OrderLine[], refundedFen?: number, refunds?: OrderRefund[] }} Order
  * @typedef {{ items: Order[], page: number, pageSize: number, total: number }} OrderPage
  *
  * The five wx.requestPayment fields exactly as the shop signed them, all strings. Every 2xx

@@ -36,6 +36,11 @@ export interface DemoConfig {
     notifyUrl: string;
     payBaseUrl: string;
     apiBaseUrl: string;
+    /**
+     * Host of the certificate endpoints (refunds), https only. Undefined: the library uses
+     * payBaseUrl; with the embedded simulator main.ts sets its TLS listener's URL.
+     */
+    secapiBaseUrl?: string;
     connectTimeoutMs: number;
     readTimeoutMs: number;
   };
@@ -188,6 +193,13 @@ class DemoEnv {
   @IsOptional()
   @IsUrl({ require_tld: false, require_protocol: true }, { message: 'must be an absolute URL' })
   WECHAT_API_BASE_URL?: string;
+
+  @IsOptional()
+  @IsUrl(
+    { require_tld: false, require_protocol: true, protocols: ['https'] },
+    { message: 'must be an absolute https URL' },
+  )
+  WECHAT_SECAPI_BASE_URL?: string;
 
   @IsOptional()
   @Transform(toInt)
@@ -443,6 +455,7 @@ export function loadDemoConfig(
         parsed.WECHAT_PAY_BASE_URL ?? (simulator ? simulatorUrl : 'https://api.mch.weixin.qq.com'),
       apiBaseUrl:
         parsed.WECHAT_API_BASE_URL ?? (simulator ? simulatorUrl : 'https://api.weixin.qq.com'),
+      secapiBaseUrl: parsed.WECHAT_SECAPI_BASE_URL,
       connectTimeoutMs,
       readTimeoutMs: parsed.WECHAT_READ_TIMEOUT_MS ?? 8000,
     },

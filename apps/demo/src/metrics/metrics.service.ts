@@ -11,7 +11,13 @@ import type { OrderStatus } from '../orders/order-machine';
 import { OrderEntity } from '../orders/order.entity';
 import type { ReconcileOutcome, ReconcileSummary } from '../reconciler/reconciler.service';
 
-const ORDER_STATUSES: OrderStatus[] = ['UNPAID', 'PAID', 'CLOSED'];
+const ORDER_STATUSES: OrderStatus[] = [
+  'UNPAID',
+  'PAID',
+  'PARTIALLY_REFUNDED',
+  'REFUNDED',
+  'CLOSED',
+];
 /** Label values come from WeChat's answers: keep them short and in a plain alphabet. */
 const label = (value: string) => value.replace(/[^\w/.-]/g, '_').slice(0, 64);
 const DATABASE_LOG_INTERVAL_MS = 60_000;
@@ -172,8 +178,8 @@ export class MetricsService implements WechatPayHooks {
 }
 
 function passOutcome(summary: ReconcileSummary): ReconcilerPassOutcome {
-  if (summary.claimed === 0) return 'idle';
-  if (summary.outcomes.error > 0) return 'errors';
+  if (summary.claimed === 0 && summary.refunds.claimed === 0) return 'idle';
+  if (summary.outcomes.error > 0 || summary.refunds.outcomes.error > 0) return 'errors';
   if (summary.outcomes.deferred > 0) return 'deferred';
   return 'ok';
 }

@@ -6,7 +6,7 @@ import { Clock } from '../clock';
 import { PaymentNotReadyError } from '../common/payment-not-ready.error';
 import { DEMO_CONFIG, type DemoConfig } from '../config/demo.config';
 import { firstCheckDelay } from './check-schedule';
-import { next, stateOf } from './order-machine';
+import { isPaid, next, stateOf } from './order-machine';
 import { newOrderNo } from './order-number';
 import type { OrderEntity } from './order.entity';
 import { orderView } from './order-view';
@@ -82,7 +82,7 @@ export class CheckoutService {
     const now = this.clock.now();
     if (next(stateOf(order, now), 'PREPAY_OBTAINED').outcome === 'REFUSED') {
       throw new ConflictException(
-        order.status === 'PAID'
+        isPaid(order.status)
           ? `order ${order.orderNo} is already paid`
           : `order ${order.orderNo} is closed; place a new order`,
       );

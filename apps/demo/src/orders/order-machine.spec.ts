@@ -1,5 +1,8 @@
 import {
+  isPaid,
   next,
+  PAID_STATUSES,
+  refundedStatus,
   ORDER_EVENTS,
   ORDER_STATES,
   paymentEvent,
@@ -16,46 +19,57 @@ import {
 // prettier-ignore
 const EXPECTED: Record<OrderEvent, Record<OrderState, string>> = {
   PLACED: {
-    NEW: 'UNPAID APPLIED insert', UNPAID: '-', CLOSING: '-', PAID: '-', CLOSED: '-',
+    NEW: 'UNPAID APPLIED insert', UNPAID: '-', CLOSING: '-', PAID: '-', PARTIALLY_REFUNDED: '-', REFUNDED: '-',
+    CLOSED: '-',
   },
   PREPAY_OBTAINED: {
     NEW: '-', UNPAID: '= APPLIED savePrepay', CLOSING: '= APPLIED savePrepay',
-    PAID: '= REFUSED', CLOSED: '= REFUSED',
+    PAID: '= REFUSED', PARTIALLY_REFUNDED: '= REFUSED', REFUNDED: '= REFUSED',
+    CLOSED: '= REFUSED',
   },
   PAID: {
     NEW: '= UNKNOWN_ORDER', UNPAID: 'PAID PAID fulfil', CLOSING: 'PAID PAID fulfil',
-    PAID: '= DUPLICATE', CLOSED: 'PAID PAID_AFTER_CLOSE fulfil review',
+    PAID: '= DUPLICATE', PARTIALLY_REFUNDED: '= DUPLICATE', REFUNDED: '= DUPLICATE',
+    CLOSED: 'PAID PAID_AFTER_CLOSE fulfil review',
   },
   AMOUNT_MISMATCH: {
     NEW: '= UNKNOWN_ORDER', UNPAID: '= AMOUNT_MISMATCH review stopChecks',
     CLOSING: '= AMOUNT_MISMATCH review stopChecks', PAID: '= AMOUNT_MISMATCH review',
+    PARTIALLY_REFUNDED: '= AMOUNT_MISMATCH review', REFUNDED: '= AMOUNT_MISMATCH review',
     CLOSED: '= AMOUNT_MISMATCH review',
   },
   MERCHANT_MISMATCH: {
     NEW: '= UNKNOWN_ORDER', UNPAID: '= MERCHANT_MISMATCH review',
     CLOSING: '= MERCHANT_MISMATCH review', PAID: '= MERCHANT_MISMATCH review',
+    PARTIALLY_REFUNDED: '= MERCHANT_MISMATCH review', REFUNDED: '= MERCHANT_MISMATCH review',
     CLOSED: '= MERCHANT_MISMATCH review',
   },
   PAID_AT_WECHAT: {
     NEW: '-', UNPAID: '= APPLIED query', CLOSING: '= APPLIED query', PAID: '-',
+    PARTIALLY_REFUNDED: '-', REFUNDED: '-',
     CLOSED: '= APPLIED query',
   },
   NOT_PAID: {
     NEW: '-', UNPAID: '= APPLIED checkLater', CLOSING: '= APPLIED closeAtWechat', PAID: '-',
+    PARTIALLY_REFUNDED: '-', REFUNDED: '-',
     CLOSED: '-',
   },
   NOT_AT_WECHAT: {
-    NEW: '-', UNPAID: '= APPLIED checkLater', CLOSING: 'CLOSED APPLIED', PAID: '-', CLOSED: '-',
+    NEW: '-', UNPAID: '= APPLIED checkLater', CLOSING: 'CLOSED APPLIED', PAID: '-', PARTIALLY_REFUNDED: '-', REFUNDED: '-',
+    CLOSED: '-',
   },
   CLOSE_REQUESTED: {
     NEW: '-', UNPAID: 'CLOSING APPLIED rememberCancel closeAtWechat',
-    CLOSING: '= APPLIED rememberCancel closeAtWechat', PAID: '= REFUSED', CLOSED: '-',
+    CLOSING: '= APPLIED rememberCancel closeAtWechat', PAID: '= REFUSED', PARTIALLY_REFUNDED: '= REFUSED', REFUNDED: '= REFUSED',
+    CLOSED: '-',
   },
   EXPIRED: {
-    NEW: '-', UNPAID: 'CLOSING APPLIED closeAtWechat', CLOSING: '-', PAID: '-', CLOSED: '-',
+    NEW: '-', UNPAID: 'CLOSING APPLIED closeAtWechat', CLOSING: '-', PAID: '-', PARTIALLY_REFUNDED: '-', REFUNDED: '-',
+    CLOSED: '-',
   },
   CLOSED: {
-    NEW: '-', UNPAID: 'CLOSED APPLIED', CLOSING: 'CLOSED APPLIED', PAID: '-', CLOSED: '-',
+    NEW: '-', UNPAID: 'CLOSED APPLIED', CLOSING: 'CLOSED APPLIED', PAID: '-', PARTIALLY_REFUNDED: '-', REFUNDED: '-',
+    CLOSED: '-',
   },
 };
 
@@ -80,10 +94,11 @@ describe('the order state machine', () => {
     expect(written(state, event)).toBe(EXPECTED[event][state]);
   });
 
-  it('never leaves PAID, fulfils only on the way into PAID, and never reaches NEW', () => {
+  it('never leaves a paid state, fulfils only on the way into PAID, and never reaches NEW', () => {
     for (const [state, event] of PAIRS) {
       const step = next(state, event);
-      if (state === 'PAID') expect(step.to).toBe('PAID');
+      // Payment events never move a paid order: only refunds move it between the paid states.
+      if ((PAID_STATUSES as readonly string[]).includes(state)) expect(step.to).toBe(state);
       if (step.effects.includes('fulfil')) expect([state, step.to]).toEqual([state, 'PAID']);
       if (step.to === 'PAID' && state !== 'PAID') expect(step.effects).toContain('fulfil');
       if (state !== 'NEW') expect(step.to).not.toBe('NEW');
@@ -122,8 +137,35 @@ describe('stateOf', () => {
       'UNPAID',
       'UNPAID',
       'PAID',
+      'PARTIALLY_REFUNDED',
+      'REFUNDED',
       'CLOSED',
     ]);
+  });
+});
+
+describe('refunded orders', () => {
+  it('behave like PAID for every payment event', () => {
+    for (const event of ORDER_EVENTS) {
+      const paid = next('PAID', event);
+      for (const state of ['PARTIALLY_REFUNDED', 'REFUNDED'] as const) {
+        const step = next(state, event);
+        expect({ ...step, to: step.to === state ? 'PAID' : step.to }).toEqual(paid);
+      }
+    }
+  });
+
+  it('take their status from the sum refunded successfully', () => {
+    expect(refundedStatus(6800, 0)).toBe('PAID');
+    expect(refundedStatus(6800, 1)).toBe('PARTIALLY_REFUNDED');
+    expect(refundedStatus(6800, 6799)).toBe('PARTIALLY_REFUNDED');
+    expect(refundedStatus(6800, 6800)).toBe('REFUNDED');
+  });
+
+  it('are paid orders; unpaid and closed ones are not', () => {
+    expect(PAID_STATUSES.every(isPaid)).toBe(true);
+    expect(isPaid('UNPAID')).toBe(false);
+    expect(isPaid('CLOSED')).toBe(false);
   });
 });
 

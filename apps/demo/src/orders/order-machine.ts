@@ -4,15 +4,38 @@
  * update (`... WHERE id = ? AND status = <the status read>`): when it changes no row, another
  * writer moved the order first, and the service reads it again and asks again.
  *
- * UNPAID, PAID and CLOSED are stored in `orders.status`. CLOSING is an unpaid order that has to
- * be closed at WeChat (its cancel was requested, or its time_expire passed); it is stored as
- * UNPAID, because WeChat may still report it paid. NEW is an order number the shop has no row for.
- * Refunds will add their states (a refunded order is still one that was PAID) and the daily bill
- * becomes one more source of the PAID event.
+ * UNPAID, PAID, PARTIALLY_REFUNDED, REFUNDED and CLOSED are stored in `orders.status`. CLOSING is
+ * an unpaid order that has to be closed at WeChat (its cancel was requested, or its time_expire
+ * passed); it is stored as UNPAID, because WeChat may still report it paid. NEW is an order number
+ * the shop has no row for. A refunded order is still one that was paid: for payment events the two
+ * refunded states behave exactly like PAID. Refunds move an order between the paid states by the
+ * sum WeChat reports refunded (`refundedStatus`), in the same write as the refund's own change.
  */
-export const ORDER_STATES = ['NEW', 'UNPAID', 'CLOSING', 'PAID', 'CLOSED'] as const;
+export const ORDER_STATES = [
+  'NEW',
+  'UNPAID',
+  'CLOSING',
+  'PAID',
+  'PARTIALLY_REFUNDED',
+  'REFUNDED',
+  'CLOSED',
+] as const;
 export type OrderState = (typeof ORDER_STATES)[number];
 export type OrderStatus = Exclude<OrderState, 'NEW' | 'CLOSING'>;
+
+/** The statuses of an order that was paid: the ones a refund may be taken from. */
+export const PAID_STATUSES = ['PAID', 'PARTIALLY_REFUNDED', 'REFUNDED'] as const;
+export type PaidStatus = (typeof PAID_STATUSES)[number];
+
+export function isPaid(status: OrderStatus): status is PaidStatus {
+  return (PAID_STATUSES as readonly string[]).includes(status);
+}
+
+/** The paid status an order has once `refundedFen` of its `amountFen` came back successfully. */
+export function refundedStatus(amountFen: number, refundedFen: number): PaidStatus {
+  if (refundedFen <= 0) return 'PAID';
+  return refundedFen >= amountFen ? 'REFUNDED' : 'PARTIALLY_REFUNDED';
+}
 
 export const ORDER_EVENTS = [
   /** POST /api/orders: the row is written before WeChat hears of the order. */
@@ -80,6 +103,18 @@ const go = (to: OrderState, outcome: StepOutcome, ...effects: Effect[]): Step =>
   effects,
 });
 
+/** What an event does to a paid order, whatever its refunds: the order stays in `state`. */
+function paidRow(state: PaidStatus): Partial<Record<OrderEvent, Step>> {
+  // prettier-ignore
+  return {
+    PREPAY_OBTAINED:   go(state, 'REFUSED'),
+    PAID:              go(state, 'DUPLICATE'),
+    AMOUNT_MISMATCH:   go(state, 'AMOUNT_MISMATCH', 'review'),
+    MERCHANT_MISMATCH: go(state, 'MERCHANT_MISMATCH', 'review'),
+    CLOSE_REQUESTED:   go(state, 'REFUSED'),
+  };
+}
+
 // Each row names what an event does in that state; every pair not listed is IGNORED.
 // prettier-ignore
 const TABLE: Record<OrderState, Partial<Record<OrderEvent, Step>>> = {
@@ -112,13 +147,9 @@ const TABLE: Record<OrderState, Partial<Record<OrderEvent, Step>>> = {
     CLOSE_REQUESTED:   go('CLOSING', 'APPLIED', 'rememberCancel', 'closeAtWechat'),
     CLOSED:            go('CLOSED', 'APPLIED'),
   },
-  PAID: {
-    PREPAY_OBTAINED:   go('PAID', 'REFUSED'),
-    PAID:              go('PAID', 'DUPLICATE'),
-    AMOUNT_MISMATCH:   go('PAID', 'AMOUNT_MISMATCH', 'review'),
-    MERCHANT_MISMATCH: go('PAID', 'MERCHANT_MISMATCH', 'review'),
-    CLOSE_REQUESTED:   go('PAID', 'REFUSED'),
-  },
+  PAID: paidRow('PAID'),
+  PARTIALLY_REFUNDED: paidRow('PARTIALLY_REFUNDED'),
+  REFUNDED: paidRow('REFUNDED'),
   CLOSED: {
     PREPAY_OBTAINED:   go('CLOSED', 'REFUSED'),
     // The user paid just before the close reached WeChat: the money is real, so the order is

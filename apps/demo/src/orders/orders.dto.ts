@@ -85,12 +85,28 @@ export class OrderLineDto {
   lineTotalFen!: number;
 }
 
+/** A refund of the order, as its buyer sees it. */
+export class OrderRefundDto {
+  @ApiProperty({ description: 'fen' })
+  amountFen!: number;
+  @ApiProperty({
+    enum: ['PENDING', 'PROCESSING', 'SUCCESS', 'CLOSED', 'CHANGE'],
+    description:
+      'PENDING and PROCESSING: under way; SUCCESS: paid back; CLOSED: not refunded; CHANGE: the shop is handling it',
+  })
+  status!: string;
+  @ApiProperty({ description: 'ISO time' })
+  createdAt!: string;
+  @ApiPropertyOptional({ description: 'ISO time' })
+  successAt?: string;
+}
+
 export class OrderDto {
   @ApiProperty()
   orderNo!: string;
   @ApiProperty({ description: 'Total in fen, computed on the server' })
   amount!: number;
-  @ApiProperty({ enum: ['UNPAID', 'PAID', 'CLOSED'] })
+  @ApiProperty({ enum: ['UNPAID', 'PAID', 'PARTIALLY_REFUNDED', 'REFUNDED', 'CLOSED'] })
   status!: string;
   @ApiProperty()
   description!: string;
@@ -104,6 +120,14 @@ export class OrderDto {
   cancelRequested?: boolean;
   @ApiProperty({ type: OrderLineDto, isArray: true })
   items!: OrderLineDto[];
+  @ApiPropertyOptional({ description: 'Paid orders: the sum refunded successfully, fen' })
+  refundedFen?: number;
+  @ApiPropertyOptional({
+    type: OrderRefundDto,
+    isArray: true,
+    description: 'GET /api/orders/:orderNo of a paid order: its refunds, oldest first',
+  })
+  refunds?: OrderRefundDto[];
 }
 
 export class CheckoutDto extends OrderDto {

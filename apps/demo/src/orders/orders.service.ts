@@ -5,7 +5,7 @@ import { Clock } from '../clock';
 import { DEMO_CONFIG, type DemoConfig } from '../config/demo.config';
 import { OrderSyncService } from '../payments/order-sync.service';
 import { CLOSE_RETRY_MS } from './check-schedule';
-import { next, stateOf } from './order-machine';
+import { isPaid, next, stateOf } from './order-machine';
 import type { OrderEntity } from './order.entity';
 import { orderView } from './order-view';
 import type { OrderDto, OrderPageDto } from './orders.dto';
@@ -42,7 +42,11 @@ export class OrdersService {
         );
       }
     }
-    return this.view(order);
+    const [lines, refunds] = await Promise.all([
+      this.store.items(order.id),
+      isPaid(order.status) ? this.store.refunds(order.id) : undefined,
+    ]);
+    return orderView(order, lines, refunds);
   }
 
   async list(user: AuthenticatedUser, page: number, pageSize: number): Promise<OrderPageDto> {

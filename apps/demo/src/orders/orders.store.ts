@@ -1,6 +1,7 @@
 import { Injectable, NotFoundException } from '@nestjs/common';
 import { Statement, type SqlValue } from '../database/statement';
 import { Transactions } from '../database/transactions';
+import type { RefundSummary } from './order-view';
 import type { PricedLine } from './pricing';
 import { ORDER_COLUMNS, orderFromRow, type OrderEntity } from './order.entity';
 
@@ -15,6 +16,9 @@ const ITEMS = new Statement(
 const PAGE = new Statement(
   `SELECT ${ORDER_COLUMNS} FROM orders WHERE user_id = $1 ` +
     'ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3',
+);
+const REFUNDS = new Statement(
+  'SELECT amount_fen, status, created_at, success_at FROM refunds WHERE order_id = $1 ORDER BY id',
 );
 const COUNT = new Statement('SELECT COUNT(*) AS n FROM orders WHERE user_id = $1');
 const RECORD_ERROR = new Statement(
@@ -53,6 +57,17 @@ export class OrdersStore {
       unitPriceFen: Number(row.unit_price_fen),
       quantity: Number(row.quantity),
       lineTotalFen: Number(row.line_total_fen),
+    }));
+  }
+
+  /** The order's refunds, oldest first. */
+  async refunds(orderId: number): Promise<RefundSummary[]> {
+    const rows = await this.transactions.read(REFUNDS, [orderId]);
+    return rows.map((row) => ({
+      amountFen: Number(row.amount_fen),
+      status: row.status as string,
+      createdAt: Number(row.created_at),
+      successAt: row.success_at === null ? null : Number(row.success_at),
     }));
   }
 

@@ -1,9 +1,14 @@
 import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
 import { EpochMsColumn, FenColumn } from '../common/columns';
 
-export type ReviewKind = 'AMOUNT_MISMATCH' | 'MERCHANT_MISMATCH' | 'PAID_AFTER_CLOSE';
+/**
+ * REFUND_CHANGE: WeChat could not pay a refund back (the buyer's card or balance refused it); the
+ * merchant platform offers to send it elsewhere. Its transaction_id column holds the refund_id.
+ */
+export type ReviewKind =
+  'AMOUNT_MISMATCH' | 'MERCHANT_MISMATCH' | 'PAID_AFTER_CLOSE' | 'REFUND_CHANGE';
 
-/** Payments that need a person: never applied automatically, never lost. */
+/** Payments and refunds that need a person: never applied automatically, never lost. */
 @Entity('payment_reviews')
 @Index('UQ_payment_reviews_evidence', ['orderNo', 'kind', 'transactionId'], { unique: true })
 export class PaymentReviewEntity {

@@ -1,10 +1,11 @@
 import { Module } from '@nestjs/common';
 import { PaymentsModule } from '../payments/payments.module';
+import { RefundsModule } from '../refunds/refunds.module';
 import { ReconcilerJob } from './reconciler.job';
 import { ReconcilerService } from './reconciler.service';
 
 @Module({
-  imports: [PaymentsModule],
+  imports: [PaymentsModule, RefundsModule],
   providers: [ReconcilerService, ReconcilerJob],
   exports: [ReconcilerService],
 })

@@ -11,6 +11,9 @@ import { MetricsService } from '../metrics/metrics.service';
 import { CLOSE_RETRY_MS, nextCheckAt } from '../orders/check-schedule';
 import { OrderEntity } from '../orders/order.entity';
 import { OrderSyncService, type SyncOutcome } from '../payments/order-sync.service';
+import type { RefundEntity, RefundStatus } from '../refunds/refund.entity';
+import { RefundSyncService } from '../refunds/refund-sync.service';
+import { RefundsStore } from '../refunds/refunds.store';
 import { LeaseBudget } from './lease-budget';
 
 export type ReconcileOutcome =
@@ -23,9 +26,18 @@ export type ReconcileOutcome =
   /** Not reached before the pass's deadline: it comes due again when its lease ends. */
   | 'deferred';
 
+/**
+ * What a pass did with a due refund: the status it left it in; error (WeChat could not be asked,
+ * or its answer did not settle anything: the refund keeps its status and is tried again later);
+ * deferred (no time left in the pass).
+ */
+export type RefundReconcileOutcome = RefundStatus | 'error' | 'deferred';
+
 export interface ReconcileSummary {
   claimed: number;
   outcomes: Record<ReconcileOutcome, number>;
+  /** Refunds: PENDING ones sent again, PROCESSING ones asked about with refundquery. */
+  refunds: { claimed: number; outcomes: Record<RefundReconcileOutcome, number> };
   durationMs: number;
 }
 
@@ -48,7 +60,8 @@ const COUNTED_AS: Partial<Record<SyncOutcome, ReconcileOutcome>> = {
 
 /**
  * Finds unpaid orders whose next check is due and settles them with WeChat: paid ones through the
- * exactly-once path, expired or cancelled ones closed with closeorder.
+ * exactly-once path, expired or cancelled ones closed with closeorder. Due refunds are claimed the
+ * same way, in the same pass and budget: PENDING ones sent again, PROCESSING ones queried.
  *
  * Several instances can run at once. A pass claims a batch in a short transaction (FOR UPDATE SKIP
  * LOCKED on PostgreSQL) by stamping a lease on the rows and pushing their next check to the lease's
@@ -64,6 +77,8 @@ export class ReconcilerService {
 
   constructor(
     private readonly sync: OrderSyncService,
+    private readonly refundSync: RefundSyncService,
+    private readonly refundsStore: RefundsStore,
     private readonly transactions: Transactions,
     private readonly clock: Clock,
     private readonly metrics: MetricsService,
@@ -93,6 +108,12 @@ export class ReconcilerService {
     const started = this.clock.now();
     const owner = `${hostname()}:${process.pid}:${randomUUID()}`;
     const orders = await this.claim(owner, started);
+    const refunds = await this.refundsStore.claim(
+      owner,
+      started,
+      started + this.config.reconciler.leaseMs,
+      this.config.reconciler.batchSize,
+    );
     const budget = new LeaseBudget(
       started,
       this.config.reconciler.leaseMs,
@@ -108,17 +129,37 @@ export class ReconcilerService {
       unchanged: 0,
       deferred: 0,
     };
+    const refundOutcomes: Record<RefundReconcileOutcome, number> = {
+      PENDING: 0,
+      PROCESSING: 0,
+      SUCCESS: 0,
+      CLOSED: 0,
+      CHANGE: 0,
+      error: 0,
+      deferred: 0,
+    };
     let next = 0;
+    let nextRefund = 0;
     const worker = async () => {
       while (next < orders.length) {
         const order = orders[next++];
         outcomes[await this.reconcile(order, owner, budget)]++;
       }
+      while (nextRefund < refunds.length) {
+        const refund = refunds[nextRefund++];
+        refundOutcomes[await this.reconcileRefund(refund, owner, budget)]++;
+      }
     };
+    const work = orders.length + refunds.length;
     await Promise.all(
-      Array.from({ length: Math.min(this.config.reconciler.concurrency, orders.length) }, worker),
+      Array.from({ length: Math.min(this.config.reconciler.concurrency, work) }, worker),
     );
-    const summary = { claimed: orders.length, outcomes, durationMs: this.clock.now() - started };
+    const summary: ReconcileSummary = {
+      claimed: orders.length,
+      outcomes,
+      refunds: { claimed: refunds.length, outcomes: refundOutcomes },
+      durationMs: this.clock.now() - started,
+    };
     if (orders.length > 0) {
       this.logger.log(
         `pass: claimed ${orders.length}, paid ${outcomes.paid}, closed ${outcomes.closed}, still unpaid ${outcomes.unpaid}, ` +
@@ -126,7 +167,35 @@ export class ReconcilerService {
           `deferred ${outcomes.deferred} in ${summary.durationMs} ms`,
       );
     }
+    if (refunds.length > 0) {
+      const counts = Object.entries(refundOutcomes)
+        .filter(([, n]) => n > 0)
+        .map(([outcome, n]) => `${outcome} ${n}`)
+        .join(', ');
+      this.logger.log(`pass: claimed ${refunds.length} refunds, now ${counts}`);
+    }
     return summary;
+  }
+
+  /**
+   * A PENDING refund is sent again with its own number and amounts (WeChat answers a repeat with
+   * the refund it already has); a PROCESSING one is asked about with refundquery. Both within the
+   * pass's budget; a refund not reached keeps its lease and comes due again when it ends.
+   */
+  private async reconcileRefund(
+    refund: RefundEntity,
+    owner: string,
+    budget: LeaseBudget,
+  ): Promise<RefundReconcileOutcome> {
+    const readTimeoutMs = budget.readTimeoutAt(this.clock.now());
+    if (readTimeoutMs === undefined) return 'deferred';
+    const standing =
+      refund.status === 'PENDING'
+        ? await this.refundSync.send(refund, owner, { readTimeoutMs })
+        : await this.refundSync.check(refund, owner, { readTimeoutMs });
+    return standing.error !== undefined && standing.status === refund.status
+      ? 'error'
+      : standing.status;
   }
 
   private claim(owner: string, now: number): Promise<OrderEntity[]> {

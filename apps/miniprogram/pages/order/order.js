@@ -1,7 +1,7 @@
 const api = require('../../utils/api');
 const config = require('../../config');
 const { formatFen } = require('../../utils/money');
-const { statusLabel } = require('../../utils/order-status');
+const { refundStatusLabel, statusLabel } = require('../../utils/order-status');
 
 const CANCELLED = 'requestPayment:fail cancel';
 
@@ -15,7 +15,9 @@ const CANCELLED = 'requestPayment:fail cancel';
  * @typedef {{ key: string, label: string, amountText: string }} AmountLine
  *
  * @typedef {{ productId: number, name: string, quantity: number, lineTotalText: string }} ItemRow
- * @typedef {{ orderNo: string, description: string, status: string, statusText: string, items: ItemRow[], amountLines: AmountLine[] }} OrderView
+ * One refund of the order: its amount and state, `key` for wx:key.
+ * @typedef {{ key: number, amountText: string, status: string, statusText: string }} RefundRow
+ * @typedef {{ orderNo: string, description: string, status: string, statusText: string, items: ItemRow[], amountLines: AmountLine[], refunds: RefundRow[] }} OrderView
  */
 
 /**
@@ -25,7 +27,24 @@ const CANCELLED = 'requestPayment:fail cancel';
  * @returns {AmountLine[]}
  */
 function amountLines(order) {
-  return [{ key: 'total', label: '合计', amountText: formatFen(order.amount) }];
+  const lines = [{ key: 'total', label: '合计', amountText: formatFen(order.amount) }];
+  if (order.refundedFen) {
+    lines.push({ key: 'refunded', label: '已退款', amountText: formatFen(order.refundedFen) });
+  }
+  return lines;
+}
+
+/**
+ * @param {Order} order
+ * @returns {RefundRow[]}
+ */
+function refundRows(order) {
+  return (order.refunds || []).map((refund, index) => ({
+    key: index,
+    amountText: formatFen(refund.amountFen),
+    status: refund.status,
+    statusText: refundStatusLabel(refund.status),
+  }));
 }
 
 /**
@@ -45,6 +64,7 @@ function orderView(order) {
       lineTotalText: formatFen(item.lineTotalFen),
     })),
     amountLines: amountLines(order),
+    refunds: refundRows(order),
   };
 }
 
