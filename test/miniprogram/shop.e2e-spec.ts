@@ -224,6 +224,9 @@ describe('mini-program shop against the demo and the simulator', () => {
     expect(app.toasts).not.toContainEqual(expect.objectContaining({ title: '支付成功' }));
 
     demo.simulator.controls.resetFaults();
+    // The shop asks WeChat about an unpaid order only once it is ORDER_QUERY_AFTER_MS old; the
+    // polls above may all have come sooner, so make sure the refresh is past that age.
+    demo.advanceClocks(demo.primary.config.orderQueryAfterMs);
     app.tap(page, 'onRefresh');
     await app.waitFor(
       () => (page.data.order as { status: string }).status === 'PAID',
