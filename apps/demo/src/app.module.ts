@@ -2,6 +2,7 @@ import { Global, Module, type DynamicModule } from '@nestjs/common';
 import { ScheduleModule } from '@nestjs/schedule';
 import { WechatPayModule } from 'nestjs-wechat-pay-v2';
 import { AuthModule } from './auth/auth.module';
+import { BillsModule } from './bills/bills.module';
 import { CatalogModule } from './catalog/catalog.module';
 import { Clock } from './clock';
 import { DEMO_CONFIG, type DemoConfig } from './config/demo.config';
@@ -61,6 +62,7 @@ export class AppModule {
         PaymentsModule,
         OrdersModule,
         ReconcilerModule,
+        BillsModule,
         HealthModule,
       ],
     };
