@@ -5,7 +5,7 @@ import { WechatPayError } from 'nestjs-wechat-pay-v2';
 import { TEST_MERCHANT } from 'wechat-pay-v2-simulator';
 import { AppModule } from '../app.module';
 import { DemoConfigError, loadDemoConfig, type DemoConfig } from '../config/demo.config';
-import { isBillDate, previousBeijingDate } from './bill-date';
+import { previousBeijingDate } from './bill-date';
 import {
   BillNotReadyError,
   BillReconcileService,
@@ -13,53 +13,16 @@ import {
 } from './bill-reconcile.service';
 import { renderBillReport } from './bill-report';
 import { billRunView } from './bills.dto';
+import { EXIT, parseArgs, USAGE } from './cli-args';
 
 /**
- * `npm run bill:reconcile -- --date yyyyMMdd`: reconciles one day's bill against DATABASE_URL and
- * the configured WeChat host, in a Nest application context (no HTTP listener, no timers), prints
- * a summary and exits with:
+ * The bill reconciliation from the command line (see cli-args.ts for the arguments and exit
+ * statuses). It uses the demo's configuration as `npm start` does. With the default SIMULATOR=on
+ * it starts no simulator of its own, which would know none of the shop's trades: it talks to the
+ * one embedded in a running `npm start` (http://127.0.0.1:SIMULATOR_PORT), and says so when
+ * nothing answers there. With SIMULATOR=off it talks to WECHAT_PAY_BASE_URL with the WECHAT_*
+ * credentials: WeChat itself, or a standalone simulator.
  */
-export const EXIT = {
-  /** The day is clean. */
-  CLEAN: 0,
-  /** The run found discrepancies, repaired ones included. */
-  DISCREPANCIES: 1,
-  /** WeChat answered that the bill is not available yet (`Bill Creating`). */
-  NOT_READY: 2,
-  /** The run failed: WeChat or the database unreachable, a WeChat error, a bad configuration. */
-  FAILED: 3,
-  /** Another instance is running that date right now. */
-  BUSY: 4,
-  /** Bad arguments. */
-  USAGE: 64,
-} as const;
-
-const USAGE = `usage: npm run bill:reconcile -- [--date yyyyMMdd]
-
-Reconciles WeChat's ALL bill of one Beijing day with the orders and refunds in DATABASE_URL.
---date defaults to yesterday (Beijing time). Exit status: 0 clean, 1 discrepancies found,
-2 the bill is not available yet, 3 the run failed, 4 another instance is running that date.
-`;
-
-export function parseArgs(argv: readonly string[]): { date?: string } | { error: string } {
-  let date: string | undefined;
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    if (arg === '--help' || arg === '-h') return { error: '' };
-    const inline = /^--date=(.*)$/.exec(arg);
-    if (inline) date = inline[1];
-    else if (arg === '--date') {
-      if (i + 1 >= argv.length) return { error: '--date needs a value, yyyyMMdd' };
-      date = argv[++i];
-    } else return { error: `unknown argument ${JSON.stringify(arg)}` };
-  }
-  if (date !== undefined && !isBillDate(date)) {
-    return {
-      error: `--date must be a calendar date written yyyyMMdd, got ${JSON.stringify(date)}`,
-    };
-  }
-  return date === undefined ? {} : { date };
-}
 
 async function main(): Promise<number> {
   const args = parseArgs(process.argv.slice(2));
