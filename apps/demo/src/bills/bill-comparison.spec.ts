@@ -217,6 +217,7 @@ describe('compareRefund', () => {
 describe('unbilledPaymentFinding', () => {
   const paid = (timeEnd: string): OrderQueryResult => ({
     tradeState: 'SUCCESS',
+    tradeStateDesc: '支付成功',
     transactionId: '4200000001202611300000000001',
     totalFee: 600,
     cashFee: 600,
