@@ -42,10 +42,8 @@ function finding(view: BillRunView, kind: DiscrepancyView['kind'], orderNo: stri
 }
 
 /** What a discrepancy row says, without the times it was seen. */
-const essence = (d: DiscrepancyView) => {
-  const { firstSeenAt: _first, lastSeenAt: _last, ...rest } = d;
-  return rest;
-};
+const essence = (d: DiscrepancyView) =>
+  Object.fromEntries(Object.entries(d).filter(([key]) => !key.endsWith('SeenAt')));
 
 describe(`daily bill reconciliation on ${isPostgres ? 'PostgreSQL' : 'SQLite'}`, () => {
   let harness: DemoHarness;
