@@ -1,3 +1,4 @@
+import { SchedulerRegistry } from '@nestjs/schedule';
 import { beijingDate, beijingDayStart, DAY_MS } from '../../apps/demo/src/bills/bill-date';
 import { BillReconcileJob } from '../../apps/demo/src/bills/bill-reconcile.job';
 import {
@@ -22,7 +23,13 @@ import {
   simulatorDate,
   startBillHarness,
 } from './bill-support';
-import { isPostgres, type CheckoutBody, type DemoHarness, type DemoInstance } from './harness';
+import {
+  DemoHarness,
+  eventually,
+  isPostgres,
+  type CheckoutBody,
+  type DemoInstance,
+} from './harness';
 
 /** An unpaid order made PAID in the database only, as a bug or a hand edit would. */
 async function markPaidHere(harness: DemoHarness, orderNo: string, transactionId: string) {
@@ -325,6 +332,12 @@ describe(`daily bill reconciliation on ${isPostgres ? 'PostgreSQL' : 'SQLite'}`,
     expect(rows[0].id).toBe(halfway[0].id);
   });
 
+  it('schedules no job with BILL_RECONCILE_ENABLED=off: it runs only when called', () => {
+    for (const instance of harness.instances) {
+      expect(instance.app.get(SchedulerRegistry).doesExist('cron', 'bill-reconcile')).toBe(false);
+    }
+  });
+
   it('lets exactly one of two instances run the job when both start it for the same date at once', async () => {
     const date = nextTradingDay(harness);
     await paidOrder(harness, await harness.login());
@@ -438,5 +451,28 @@ describe(`daily bill reconciliation on ${isPostgres ? 'PostgreSQL' : 'SQLite'}`,
       expect(cli.stderr).toContain('--date must be a calendar date written yyyyMMdd');
       expect(cli.stderr).toContain('usage: npm run bill:reconcile');
     });
+  });
+});
+
+describe('the daily bill job on its schedule', () => {
+  let harness: DemoHarness;
+
+  afterAll(() => harness?.close());
+
+  it('fires on BILL_RECONCILE_CRON in Asia/Shanghai and reconciles the previous Beijing day', async () => {
+    harness = await DemoHarness.start({ env: { BILL_RECONCILE_CRON: '* * * * * *' } });
+    const scheduler = harness.get(SchedulerRegistry);
+    expect(scheduler.getCronJob('bill-reconcile').cronTime.timeZone).toBe('Asia/Shanghai');
+    const date = nextTradingDay(harness);
+    billReadyFor(harness, date);
+    const run = await eventually(
+      async () =>
+        (await harness.dataSource.getRepository(BillRunEntity).findOneBy({ billDate: date })) ??
+        undefined,
+      `the job to run ${date}`,
+      3000,
+      50,
+    );
+    expect(run).toMatchObject({ runBy: 'job' });
   });
 });

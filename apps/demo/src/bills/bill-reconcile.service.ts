@@ -40,8 +40,9 @@ import {
 } from './bill-run.entity';
 
 /**
- * How long a claimed run is its instance's alone. The run renews it as it goes (at most every
- * RENEW_EVERY_MS), so only a run that stopped renewing (its instance crashed or hangs) loses it.
+ * How long a claimed run is its instance's alone. The run renews it as it goes (after each batch
+ * and each WeChat call, at most every RENEW_EVERY_MS), so only a run that stopped renewing (its
+ * instance crashed, or a single call hung for longer than this) loses it.
  */
 export const BILL_LEASE_MS = 5 * 60_000;
 const RENEW_EVERY_MS = 30_000;
@@ -334,6 +335,7 @@ export class BillReconcileService {
       if (order) run.billedOrders.add(order.id);
       if ('settle' in verdict) {
         await this.record(run, await this.settle(line, order as OrderEntity));
+        await this.renew(run);
         continue;
       }
       if (order && isPaidHere(order) && line.tradeState === 'SUCCESS') {
@@ -400,6 +402,7 @@ export class BillReconcileService {
       for (const order of page) {
         if (run.billedOrders.has(order.id)) continue;
         const finding = unbilledPaymentFinding(order, run.billDate, await this.orderQuery(order));
+        await this.renew(run);
         if (!finding) continue;
         run.ours.payments += 1;
         run.ours.paymentsFen += order.amountFen;
@@ -429,6 +432,7 @@ export class BillReconcileService {
         if (run.billedRefunds.has(refund.id)) continue;
         const answer = await this.gateway.refundQuery({ outRefundNo: refund.refundNo });
         const finding = unbilledRefundFinding(refund, run.billDate, answer);
+        await this.renew(run);
         if (!finding) continue;
         run.ours.refunds += 1;
         run.ours.refundsFen += refund.amountFen;
