@@ -402,6 +402,9 @@ describe(`daily bill reconciliation on ${isPostgres ? 'PostgreSQL' : 'SQLite'}`,
   });
 
   describe('npm run bill:reconcile', () => {
+    // Each test starts the CLI with ts-node: a few seconds on a busy machine.
+    const CLI_TIMEOUT_MS = 30_000;
+
     let date: string;
     let dropped: CheckoutBody;
 
@@ -416,41 +419,57 @@ describe(`daily bill reconciliation on ${isPostgres ? 'PostgreSQL' : 'SQLite'}`,
 
     afterAll(() => harness.simulator.controls.resetFaults());
 
-    it('exits 1 naming the order when the run finds a discrepancy, even one it repaired', async () => {
-      const cli = await runCli(harness, ['--date', date]);
-      expect(cli.stderr).toBe('');
-      expect(cli.code).toBe(1);
-      expect(cli.stdout).toContain(`Bill ${date} (ALL): DONE, bill FOUND, attempt 1 by cli`);
-      expect(cli.stdout).toMatch(
-        new RegExp(`PAID_AT_WECHAT_NOT_HERE +order ${dropped.orderNo} .* REPAIRED`),
-      );
-      expect(await harness.orderRow(dropped.orderNo)).toMatchObject({
-        status: 'PAID',
-        paidVia: 'bill',
-      });
-      expect(await harness.fulfilments(dropped.orderNo)).toHaveLength(1);
-    });
+    it(
+      'exits 1 naming the order when the run finds a discrepancy, even one it repaired',
+      async () => {
+        const cli = await runCli(harness, ['--date', date]);
+        expect(cli.stderr).toBe('');
+        expect(cli.code).toBe(1);
+        expect(cli.stdout).toContain(`Bill ${date} (ALL): DONE, bill FOUND, attempt 1 by cli`);
+        expect(cli.stdout).toMatch(
+          new RegExp(`PAID_AT_WECHAT_NOT_HERE +order ${dropped.orderNo} .* REPAIRED`),
+        );
+        expect(await harness.orderRow(dropped.orderNo)).toMatchObject({
+          status: 'PAID',
+          paidVia: 'bill',
+        });
+        expect(await harness.fulfilments(dropped.orderNo)).toHaveLength(1);
+      },
+      CLI_TIMEOUT_MS,
+    );
 
-    it('exits 0 when a re-run after the repair finds the day clean', async () => {
-      const cli = await runCli(harness, [`--date=${date}`]);
-      expect(cli.code).toBe(0);
-      expect(cli.stdout).toContain('clean: no discrepancies');
-      expect(cli.stdout).toContain('1 found by earlier attempts, not seen since');
-    });
+    it(
+      'exits 0 when a re-run after the repair finds the day clean',
+      async () => {
+        const cli = await runCli(harness, [`--date=${date}`]);
+        expect(cli.code).toBe(0);
+        expect(cli.stdout).toContain('clean: no discrepancies');
+        expect(cli.stdout).toContain('1 found by earlier attempts, not seen since');
+      },
+      CLI_TIMEOUT_MS,
+    );
 
-    it('exits 2 when WeChat answers that the bill is not available yet', async () => {
-      const today = simulatorDate(harness);
-      const cli = await runCli(harness, ['--date', today]);
-      expect(cli.code).toBe(2);
-      expect(cli.stderr).toContain(`WeChat has no bill for ${today} yet (Bill Creating)`);
-    });
+    it(
+      'exits 2 when WeChat answers that the bill is not available yet',
+      async () => {
+        const today = simulatorDate(harness);
+        const cli = await runCli(harness, ['--date', today]);
+        expect(cli.code).toBe(2);
+        expect(cli.stderr).toContain(`WeChat has no bill for ${today} yet (Bill Creating)`);
+      },
+      CLI_TIMEOUT_MS,
+    );
 
-    it('exits 64 with the usage for a date that is not yyyyMMdd', async () => {
-      const cli = await runCli(harness, ['--date', '2026-11-30']);
-      expect(cli.code).toBe(64);
-      expect(cli.stderr).toContain('--date must be a calendar date written yyyyMMdd');
-      expect(cli.stderr).toContain('usage: npm run bill:reconcile');
-    });
+    it(
+      'exits 64 with the usage for a date that is not yyyyMMdd',
+      async () => {
+        const cli = await runCli(harness, ['--date', '2026-11-30']);
+        expect(cli.code).toBe(64);
+        expect(cli.stderr).toContain('--date must be a calendar date written yyyyMMdd');
+        expect(cli.stderr).toContain('usage: npm run bill:reconcile');
+      },
+      CLI_TIMEOUT_MS,
+    );
   });
 });
 
