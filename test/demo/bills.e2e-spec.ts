@@ -277,6 +277,8 @@ describe(`daily bill reconciliation on ${isPostgres ? 'PostgreSQL' : 'SQLite'}`,
   it('answers 503 and stores NOT_READY while WeChat is still making the bill, and runs once it is ready', async () => {
     const date = nextTradingDay(harness);
     await paidOrder(harness, await harness.login());
+    const next = beijingDate((beijingDayStart(date) as number) + DAY_MS);
+    moveClocksTo(harness, `${next}083000`);
     const early = await reconcile(date).expect(503);
     expect((early.body as { message: string }).message).toContain('Bill Creating');
     const stored = (await harness.http().get(`/api/admin/bills/${date}`).set(admin).expect(200))
@@ -369,7 +371,7 @@ describe(`daily bill reconciliation on ${isPostgres ? 'PostgreSQL' : 'SQLite'}`,
       }
     });
 
-    it('answers 400 for a date that is not yyyyMMdd, and 404 for a date that never ran', async () => {
+    it('answers 400 for a date that is not yyyyMMdd or that WeChat refuses, and 404 for a date that never ran', async () => {
       for (const bad of ['2026-11-30', '20230229', '20261341', 'x']) {
         await harness.http().get(`/api/admin/bills/${bad}`).set(admin).expect(400);
         await harness.http().post(`/api/admin/bills/${bad}/reconcile`).set(admin).expect(400);
@@ -377,8 +379,19 @@ describe(`daily bill reconciliation on ${isPostgres ? 'PostgreSQL' : 'SQLite'}`,
       expect(
         await harness.dataSource.getRepository(BillRunEntity).countBy({ billDate: '20230229' }),
       ).toBe(0);
-      const missing = await harness.http().get('/api/admin/bills/20000101').set(admin).expect(404);
-      expect((missing.body as { message: string }).message).toBe('no bill run for 20000101');
+      const future = await reconcile('20991231').expect(400);
+      expect((future.body as { message: string[] }).message).toEqual([
+        '20991231 has not ended yet: its bill comes the day after',
+      ]);
+      const old = await reconcile('20000101').expect(400);
+      expect((old.body as { message: string[] }).message).toEqual([
+        'WeChat has no bill for 20000101: bills go from three months back to yesterday (invalid bill_date)',
+      ]);
+      expect(
+        await harness.dataSource.getRepository(BillRunEntity).countBy({ billDate: '20991231' }),
+      ).toBe(0);
+      const missing = await harness.http().get('/api/admin/bills/20000102').set(admin).expect(404);
+      expect((missing.body as { message: string }).message).toBe('no bill run for 20000102');
     });
 
     it('answers 409 while another instance holds the date, and changes nothing', async () => {

@@ -5,6 +5,7 @@ import {
   WechatPayBusinessError,
   WechatPayError,
   WechatPayGateway,
+  WechatPayProtocolError,
   WechatPayReturnError,
   type OrderQueryResult,
 } from 'nestjs-wechat-pay-v2';
@@ -51,9 +52,12 @@ const BATCH = 500;
 
 /** Another instance holds the date's run right now. */
 export class BillRunBusyError extends Error {
-  constructor(readonly billDate: string) {
-    super(`the bill of ${billDate} is being reconciled by another instance right now`);
-    this.name = 'BillRunBusyError';
+  constructor(
+    readonly billDate: string,
+    message = `the bill of ${billDate} is being reconciled by another instance right now`,
+  ) {
+    super(message);
+    this.name = new.target.name;
   }
 }
 
@@ -68,11 +72,10 @@ export class BillNotReadyError extends Error {
   }
 }
 
-/** The run lost its lease to another instance (it stalled past BILL_LEASE_MS). */
-class LeaseLostError extends Error {
+/** The run stalled past BILL_LEASE_MS and another instance took the date over. */
+class LeaseLostError extends BillRunBusyError {
   constructor(billDate: string) {
-    super(`the run of ${billDate} lost its lease to another instance`);
-    this.name = 'LeaseLostError';
+    super(billDate, `the run of ${billDate} stalled and another instance took it over`);
   }
 }
 
@@ -306,8 +309,9 @@ export class BillReconcileService {
       await this.compareBatch(run, batch);
       const summary = bill.rows.summary;
       if (summary && summary.totalCount !== run.rows) {
-        throw new Error(
+        throw new WechatPayProtocolError(
           `the bill's summary counts ${summary.totalCount} trades but it has ${run.rows} rows`,
+          '',
         );
       }
     }
