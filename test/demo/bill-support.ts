@@ -134,7 +134,11 @@ const ROOT = join(__dirname, '..', '..');
  * `npm run bill:reconcile` as a child process (the same ts-node command), with SIMULATOR=off and
  * the WECHAT_* settings of a shop pointed at the harness's simulator and database.
  */
-export function runCli(harness: DemoHarness, args: string[]): Promise<CliResult> {
+export function runCli(
+  harness: DemoHarness,
+  args: string[],
+  more: NodeJS.ProcessEnv = {},
+): Promise<CliResult> {
   const merchant = harness.simulator.merchant;
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
@@ -151,6 +155,7 @@ export function runCli(harness: DemoHarness, args: string[]): Promise<CliResult>
     WECHAT_PAY_BASE_URL: harness.simulator.baseUrl,
     WECHAT_API_BASE_URL: harness.simulator.baseUrl,
     SESSION_SECRET: 'bill-cli-e2e-session-secret-0123456789',
+    ...more,
   };
   return new Promise((resolve, reject) => {
     const child = spawn(

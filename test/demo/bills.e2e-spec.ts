@@ -26,6 +26,7 @@ import {
 import {
   DemoHarness,
   eventually,
+  freePort,
   isPostgres,
   type CheckoutBody,
   type DemoInstance,
@@ -469,6 +470,22 @@ describe(`daily bill reconciliation on ${isPostgres ? 'PostgreSQL' : 'SQLite'}`,
         const cli = await runCli(harness, ['--date', today]);
         expect(cli.code).toBe(2);
         expect(cli.stderr).toContain(`WeChat has no bill for ${today} yet (Bill Creating)`);
+      },
+      CLI_TIMEOUT_MS,
+    );
+
+    it(
+      'exits 3 with a clear message when WeChat cannot be reached',
+      async () => {
+        const port = await freePort();
+        const cli = await runCli(harness, ['--date', date], {
+          WECHAT_PAY_BASE_URL: `http://127.0.0.1:${port}`,
+        });
+        expect(cli.code).toBe(3);
+        expect(cli.stdout).toBe('');
+        expect(cli.stderr).toBe(
+          `bill ${date}: the run failed: POST 127.0.0.1:${port}/pay/downloadbill failed: ECONNREFUSED (WeChat Pay at http://127.0.0.1:${port})\n`,
+        );
       },
       CLI_TIMEOUT_MS,
     );

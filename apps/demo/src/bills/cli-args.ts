@@ -24,7 +24,8 @@ export const USAGE = `usage: npm run bill:reconcile -- [--date yyyyMMdd]
 
 Reconciles WeChat's ALL bill of one Beijing day with the orders and refunds in DATABASE_URL.
 --date defaults to yesterday (Beijing time). Exit status: 0 clean, 1 discrepancies found,
-2 the bill is not available yet, 3 the run failed, 4 another instance is running that date.
+2 the bill is not available yet, 3 the run failed, 4 another instance is running that date,
+64 bad arguments.
 `;
 
 export function parseArgs(argv: readonly string[]): { date?: string } | { error: string } {

@@ -80,7 +80,7 @@ if (require.main === module) {
     (code) => process.exit(code),
     (error: unknown) => {
       process.stderr.write(
-        `bill:reconcile failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+        `bill:reconcile could not run: ${error instanceof Error ? error.message : String(error)}\n`,
       );
       process.exit(EXIT.FAILED);
     },
