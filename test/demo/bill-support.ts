@@ -131,20 +131,25 @@ export interface CliResult {
 const ROOT = join(__dirname, '..', '..');
 
 /**
- * `npm run bill:reconcile` as a child process (the same ts-node command), with SIMULATOR=off and
- * the WECHAT_* settings of a shop pointed at the harness's simulator and database.
+ * `npm run bill:reconcile` as a child process (the same ts-node command) on the harness's
+ * database. `shop` (default): SIMULATOR=off and the WECHAT_* settings of a shop pointed at the
+ * harness's simulator. `default`: nothing but DATABASE_URL and SIMULATOR_PORT, as next to a running
+ * `npm start` whose embedded simulator listens on that port.
  */
 export function runCli(
   harness: DemoHarness,
   args: string[],
   more: NodeJS.ProcessEnv = {},
+  config: 'shop' | 'default' = 'shop',
 ): Promise<CliResult> {
   const merchant = harness.simulator.merchant;
-  const env: NodeJS.ProcessEnv = {
+  const base: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
     HOME: process.env.HOME,
-    NODE_ENV: 'production',
     DATABASE_URL: harness.database.url,
+  };
+  const shop: NodeJS.ProcessEnv = {
+    NODE_ENV: 'production',
     SIMULATOR: 'off',
     WECHAT_APP_ID: merchant.appId,
     WECHAT_APP_SECRET: merchant.appSecret,
@@ -155,8 +160,11 @@ export function runCli(
     WECHAT_PAY_BASE_URL: harness.simulator.baseUrl,
     WECHAT_API_BASE_URL: harness.simulator.baseUrl,
     SESSION_SECRET: 'bill-cli-e2e-session-secret-0123456789',
-    ...more,
   };
+  const env: NodeJS.ProcessEnv =
+    config === 'shop'
+      ? { ...base, ...shop, ...more }
+      : { ...base, SIMULATOR_PORT: String(harness.simulator.port), ...more };
   return new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,

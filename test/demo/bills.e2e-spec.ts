@@ -491,6 +491,17 @@ describe(`daily bill reconciliation on ${isPostgres ? 'PostgreSQL' : 'SQLite'}`,
     );
 
     it(
+      'with the default configuration, uses the simulator of a running npm start on SIMULATOR_PORT',
+      async () => {
+        const cli = await runCli(harness, ['--date', date], {}, 'default');
+        expect(cli.stderr).toBe('');
+        expect(cli.code).toBe(0);
+        expect(cli.stdout).toContain(`Bill ${date} (ALL): DONE, bill FOUND`);
+      },
+      CLI_TIMEOUT_MS,
+    );
+
+    it(
       'exits 64 with the usage for a date that is not yyyyMMdd',
       async () => {
         const cli = await runCli(harness, ['--date', '2026-11-30']);
