@@ -295,6 +295,8 @@ export class DemoHarness {
         SESSION_SECRET: 'demo-e2e-session-secret-0123456789',
         ORDER_QUERY_AFTER_MS: String(this.options.orderQueryAfterMs ?? 50),
         RECONCILER_ENABLED: 'off',
+        // The daily bill job would schedule a real-time cron in every suite; bills.e2e-spec turns it on.
+        BILL_RECONCILE_ENABLED: 'off',
         ...UNREACHED_RATE_LIMITS,
         ...(this.options.tls ? this.certificateEnv() : {}),
         ...(this.options.adminToken !== undefined ? { ADMIN_TOKEN: this.options.adminToken } : {}),

@@ -2,6 +2,7 @@ import { Global, Module, type DynamicModule } from '@nestjs/common';
 import { ScheduleModule } from '@nestjs/schedule';
 import { WechatPayModule } from 'nestjs-wechat-pay-v2';
 import { AuthModule } from './auth/auth.module';
+import { BillsModule } from './bills/bills.module';
 import { CatalogModule } from './catalog/catalog.module';
 import { Clock } from './clock';
 import { certificateOptions } from './config/certificate-options';
@@ -65,6 +66,7 @@ export class AppModule {
         OrdersModule,
         RefundsModule,
         ReconcilerModule,
+        BillsModule,
         HealthModule,
       ],
     };

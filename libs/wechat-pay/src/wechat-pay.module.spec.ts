@@ -243,3 +243,19 @@ describe('WechatPayModule', () => {
     });
   });
 });
+
+describe('WechatPayModule in a standalone application context', () => {
+  it('starts without an HTTP server (a CLI or a worker), with no notify route to install', async () => {
+    const { NestFactory } = await import('@nestjs/core');
+    const context = await NestFactory.createApplicationContext(WechatPayModule.forRoot(OPTIONS), {
+      logger: false,
+      abortOnError: false,
+    });
+    try {
+      expect(context.get(HttpAdapterHost).httpAdapter).toBeNull();
+      expect(context.get(WechatPayGateway)).toBeInstanceOf(WechatPayGateway);
+    } finally {
+      await context.close();
+    }
+  });
+});

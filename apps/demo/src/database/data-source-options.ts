@@ -1,6 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { DataSourceOptions } from 'typeorm';
+import { BillDiscrepancyEntity } from '../bills/bill-discrepancy.entity';
+import { BillRunEntity } from '../bills/bill-run.entity';
 import { SessionEntity } from '../auth/session.entity';
 import { UserEntity } from '../auth/user.entity';
 import { ProductEntity } from '../catalog/product.entity';
@@ -15,6 +17,7 @@ import { InitialSchema1763880000000 } from './migrations/1763880000000-InitialSc
 import { SeedCatalogue1763880000001 } from './migrations/1763880000001-SeedCatalogue';
 import { FenColumnsBigint1763880000002 } from './migrations/1763880000002-FenColumnsBigint';
 import { Refunds1763880000003 } from './migrations/1763880000003-Refunds';
+import { BillReconciliation1763880000005 } from './migrations/1763880000005-BillReconciliation';
 
 /** Each feature folder holds its own entities; the schema itself comes from MIGRATIONS. */
 export const ENTITIES = [
@@ -28,6 +31,8 @@ export const ENTITIES = [
   PaymentReviewEntity,
   RefundEntity,
   FulfilmentReversalEntity,
+  BillRunEntity,
+  BillDiscrepancyEntity,
 ];
 
 export const MIGRATIONS = [
@@ -35,6 +40,7 @@ export const MIGRATIONS = [
   SeedCatalogue1763880000001,
   FenColumnsBigint1763880000002,
   Refunds1763880000003,
+  BillReconciliation1763880000005,
 ];
 
 export function isPostgresUrl(url: string): boolean {

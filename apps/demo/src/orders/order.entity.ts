@@ -3,8 +3,8 @@ import { EpochMsColumn, FenColumn } from '../common/columns';
 import type { Row } from '../database/statement';
 import type { OrderStatus } from './order-machine';
 
-/** How the shop learned that an order was paid. */
-export type PaymentSource = 'notify' | 'query' | 'reconciler';
+/** How the shop learned that an order was paid (`bill`: the daily bill reconciliation found it). */
+export type PaymentSource = 'notify' | 'query' | 'reconciler' | 'bill';
 
 @Entity('orders')
 @Index('IDX_orders_user_created', ['userId', 'createdAt'])

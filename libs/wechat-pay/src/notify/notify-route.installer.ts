@@ -72,9 +72,9 @@ export class NotifyRouteInstaller implements OnModuleInit {
   ) {}
 
   onModuleInit(): void {
-    // A standalone application context has no HTTP server, so no route to serve.
+    // A standalone application context has no HTTP server (its adapter is null): no route to serve.
     const adapter = this.adapterHost?.httpAdapter;
-    if (adapter === undefined) return;
+    if (!adapter) return;
     const type = adapter.getType();
     if (type === 'express') this.installExpress(adapter.getInstance<ExpressApp>());
     else if (type === 'fastify') this.installFastify(adapter.getInstance<FastifyInstance>());
