@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startSimulator, TEST_MERCHANT, type RunningSimulator } from 'wechat-pay-v2-simulator';
+import { CertificateFiles, TestCa } from '../fixtures/certificates';
 import { freePort } from './harness';
 
 /**
@@ -119,6 +120,34 @@ describe('demo start-up with a merchant certificate', () => {
     expect(run.output).toMatch(
       /cannot start: WECHAT_CERT_P12: the file could not be read \(ENOENT\)/,
     );
+    expectNoSecret(run.output);
+  });
+
+  it('stops on an expired certificate, saying when it expired, with no secret in the output', async () => {
+    const files = new CertificateFiles();
+    try {
+      const expired = new TestCa().merchant(TEST_MERCHANT.mchId, {
+        notBefore: new Date(Date.now() - 400 * 86_400_000),
+        notAfter: new Date(Date.now() - 86_400_000),
+      });
+      const run = await startDemo({
+        ...env,
+        WECHAT_CERT_P12: files.p12('expired.p12', expired, TEST_MERCHANT.mchId),
+      });
+      expect(run.code).toBe(1);
+      expect(run.output).toMatch(/cannot start: .*expired on \d{4}-\d{2}-\d{2}T/);
+      expect(run.output).not.toContain('demo shop ');
+      expectNoSecret(run.output);
+    } finally {
+      files.remove();
+    }
+  });
+
+  it('starts with a legacy (RC2) p12 that OpenSSL 3 refuses, and logs the command that converts it', async () => {
+    const run = await startDemo({ ...env, WECHAT_CERT_P12: simulator.certificate.legacyP12 });
+    expect(run.output).toContain('demo shop ');
+    expect(run.output).toMatch(/openssl pkcs12 .*-legacy/);
+    expect(run.code).toBe(0);
     expectNoSecret(run.output);
   });
 
