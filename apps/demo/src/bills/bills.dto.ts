@@ -1,4 +1,4 @@
-import type { DiscrepancyKind } from './bill-comparison';
+import type { Finding } from './bill-comparison';
 import type { BillRunReport } from './bill-reconcile.service';
 import type { BillAnswerKind, BillRunStatus, BillRunTrigger } from './bill-run.entity';
 
@@ -9,15 +9,8 @@ export interface SideTotalsView {
   refundsFen: number;
 }
 
-export interface DiscrepancyView {
-  kind: DiscrepancyKind;
-  orderNo: string;
-  refundNo: string | null;
-  transactionId: string | null;
-  wechatFen: number | null;
-  ourFen: number | null;
-  detail: string;
-  repaired: boolean;
+/** A stored finding, as the admin API shows it. */
+export interface DiscrepancyView extends Finding {
   /** Found by the run's latest attempt; false: found by an earlier one and not since. */
   open: boolean;
   firstSeenAt: string;
