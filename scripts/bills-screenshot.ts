@@ -1,0 +1,94 @@
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseBeijingTime } from 'nestjs-wechat-pay-v2/protocol';
+import { beijingDate, DAY_MS } from '../apps/demo/src/bills/bill-date';
+import { BillReconcileService } from '../apps/demo/src/bills/bill-reconcile.service';
+import { renderBillReport } from '../apps/demo/src/bills/bill-report';
+import { billRunView } from '../apps/demo/src/bills/bills.dto';
+import { OrderEntity } from '../apps/demo/src/orders/order.entity';
+import { DESKTOP, launchChromium } from '../test/browser/browser';
+import { DemoHarness, type Shopper } from '../test/demo/harness';
+
+/**
+ * Regenerates docs/bills.png: two Beijing days of one shop, reconciled with WeChat's bills, and the
+ * simulator's dashboard listing those bills. The first day is clean; on the second a payment's
+ * notifications were all lost (the run settles it) and one order was marked paid in the shop's
+ * database although WeChat never took the money (the run flags it). Prints the CLI's report of
+ * each day. The demo shop and the simulator run in this process on a fresh SQLite file, with
+ * Debian's Chromium. A maintainer runs it by hand after changing the dashboard (CI does not):
+ *
+ *   npx ts-node -r tsconfig-paths/register --transpile-only scripts/bills-screenshot.ts
+ */
+async function main(): Promise<void> {
+  const docs = join(__dirname, '..', 'docs');
+  await mkdir(docs, { recursive: true });
+  const harness = await DemoHarness.start();
+  const browser = await launchChromium();
+  try {
+    const shopper = await harness.login('bill-screenshot-user');
+    const clean = tradingDay(harness);
+    await paid(harness, shopper, 1);
+    await paid(harness, shopper, 2);
+
+    const troubled = tradingDay(harness);
+    await paid(harness, shopper, 3);
+    harness.simulator.controls.setFaults({ dropNotificationRate: 1 });
+    const unheard = await harness.placeOrder(shopper, [{ productId: 1, quantity: 1 }]);
+    harness.payAtWechat(shopper, unheard.payParams);
+    harness.simulator.controls.resetFaults();
+    const forged = await harness.placeOrder(shopper, [{ productId: 2, quantity: 1 }]);
+    await harness.dataSource.getRepository(OrderEntity).update(
+      { orderNo: forged.orderNo },
+      {
+        status: 'PAID',
+        paidAt: harness.clock.now(),
+        paidVia: 'notify',
+        transactionId: `4200009999${troubled}${String(Date.now()).slice(-10)}`,
+      },
+    );
+
+    moveTo(harness, `${beijingDate(harness.simulator.controls.now().getTime() + DAY_MS)}093000`);
+    const bills = harness.get(BillReconcileService);
+    for (const date of [clean, troubled]) {
+      console.log(`$ npm run bill:reconcile -- --date ${date}`);
+      console.log(renderBillReport(billRunView(await bills.reconcile(date, 'cli'))));
+      console.log('');
+    }
+
+    const desktop = await browser.newContext({ viewport: { ...DESKTOP, height: 760 } });
+    const dashboard = await desktop.newPage();
+    await dashboard.goto(`${harness.simulator.baseUrl}/__simulator/`);
+    await dashboard.waitForSelector(`#bills tr[data-bill-date="${troubled}"]`);
+    await dashboard.locator('#bills').screenshot({ path: join(docs, 'bills.png') });
+    console.log(`wrote ${join(docs, 'bills.png')}`);
+  } finally {
+    await browser.close();
+    await harness.close();
+  }
+}
+
+/** Moves both clocks to a Beijing time on the simulator's clock (yyyyMMddHHmmss). */
+function moveTo(harness: DemoHarness, beijing: string): void {
+  const target = (parseBeijingTime(beijing) as Date).getTime();
+  harness.advanceClocks(Math.max(0, target - harness.simulator.controls.now().getTime()));
+}
+
+/** 10:00 of the next Beijing day on both clocks; returns its date. */
+function tradingDay(harness: DemoHarness): string {
+  const date = beijingDate(harness.simulator.controls.now().getTime() + DAY_MS);
+  moveTo(harness, `${date}100000`);
+  return date;
+}
+
+/** An order paid at WeChat and settled by its notification. */
+async function paid(harness: DemoHarness, shopper: Shopper, productId: number): Promise<void> {
+  const checkout = await harness.placeOrder(shopper, [{ productId, quantity: 1 }]);
+  const answer = harness.payAtWechat(shopper, checkout.payParams);
+  if (answer.errMsg !== 'requestPayment:ok') throw new Error(answer.errMsg);
+  await harness.waitForStatus(checkout.orderNo, 'PAID');
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.message : String(error));
+  process.exit(1);
+});
