@@ -1,12 +1,11 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseBeijingTime } from 'nestjs-wechat-pay-v2/protocol';
-import { beijingDate, DAY_MS } from '../apps/demo/src/bills/bill-date';
 import { BillReconcileService } from '../apps/demo/src/bills/bill-reconcile.service';
 import { renderBillReport } from '../apps/demo/src/bills/bill-report';
 import { billRunView } from '../apps/demo/src/bills/bills.dto';
 import { OrderEntity } from '../apps/demo/src/orders/order.entity';
 import { DESKTOP, launchChromium } from '../test/browser/browser';
+import { billReadyFor, nextTradingDay } from '../test/demo/bill-support';
 import { DemoHarness, type Shopper } from '../test/demo/harness';
 
 /**
@@ -26,11 +25,11 @@ async function main(): Promise<void> {
   const browser = await launchChromium();
   try {
     const shopper = await harness.login('bill-screenshot-user');
-    const clean = tradingDay(harness);
+    const clean = nextTradingDay(harness);
     await paid(harness, shopper, 1);
     await paid(harness, shopper, 2);
 
-    const troubled = tradingDay(harness);
+    const troubled = nextTradingDay(harness);
     await paid(harness, shopper, 3);
     // Every notification of this payment is lost until the runs are over; the reconciler is off.
     harness.simulator.controls.setFaults({ dropNotificationRate: 1 });
@@ -47,7 +46,7 @@ async function main(): Promise<void> {
       },
     );
 
-    moveTo(harness, `${beijingDate(harness.simulator.controls.now().getTime() + DAY_MS)}093000`);
+    billReadyFor(harness, troubled);
     const bills = harness.get(BillReconcileService);
     for (const date of [clean, troubled]) {
       console.log(`$ npm run bill:reconcile -- --date ${date}`);
@@ -66,19 +65,6 @@ async function main(): Promise<void> {
     await browser.close();
     await harness.close();
   }
-}
-
-/** Moves both clocks to a Beijing time on the simulator's clock (yyyyMMddHHmmss). */
-function moveTo(harness: DemoHarness, beijing: string): void {
-  const target = (parseBeijingTime(beijing) as Date).getTime();
-  harness.advanceClocks(Math.max(0, target - harness.simulator.controls.now().getTime()));
-}
-
-/** 10:00 of the next Beijing day on both clocks; returns its date. */
-function tradingDay(harness: DemoHarness): string {
-  const date = beijingDate(harness.simulator.controls.now().getTime() + DAY_MS);
-  moveTo(harness, `${date}100000`);
-  return date;
 }
 
 /** An order paid at WeChat and settled by its notification. */
