@@ -18,6 +18,7 @@ import { SeedCatalogue1763880000001 } from './migrations/1763880000001-SeedCatal
 import { FenColumnsBigint1763880000002 } from './migrations/1763880000002-FenColumnsBigint';
 import { Refunds1763880000003 } from './migrations/1763880000003-Refunds';
 import { BillReconciliation1763880000005 } from './migrations/1763880000005-BillReconciliation';
+import { BillDayIndexes1763880000006 } from './migrations/1763880000006-BillDayIndexes';
 
 /** Each feature folder holds its own entities; the schema itself comes from MIGRATIONS. */
 export const ENTITIES = [
@@ -41,6 +42,7 @@ export const MIGRATIONS = [
   FenColumnsBigint1763880000002,
   Refunds1763880000003,
   BillReconciliation1763880000005,
+  BillDayIndexes1763880000006,
 ];
 
 export function isPostgresUrl(url: string): boolean {

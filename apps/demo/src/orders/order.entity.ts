@@ -11,6 +11,8 @@ export type PaymentSource = 'notify' | 'query' | 'reconciler' | 'bill';
 // The reconciler's selection: a partial index holding only unpaid orders, ordered by due time, so
 // a pass costs what the due orders cost, however many paid and closed orders the table keeps.
 @Index('IDX_orders_due', ['nextCheckAt'], { where: "status = 'UNPAID'" })
+// The daily bill run reads the orders paid on one day.
+@Index('IDX_orders_paid_at', ['paidAt'])
 export class OrderEntity {
   @PrimaryGeneratedColumn()
   id!: number;

@@ -49,6 +49,8 @@ export class RefundEntity {
   @Column({ name: 'recv_account', type: 'varchar', length: 64, nullable: true })
   recvAccount!: string | null;
 
+  /** The daily bill run reads the refunds that succeeded on one day. */
+  @Index('IDX_refunds_success_at')
   @EpochMsColumn({ name: 'success_at', nullable: true })
   successAt!: number | null;
 
