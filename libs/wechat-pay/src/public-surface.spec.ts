@@ -52,7 +52,9 @@ describe('the public surface', () => {
     );
     expect(errors.length).toBeGreaterThan(5);
     for (const [, value] of errors) {
-      expect(value.prototype).toBeInstanceOf(root.WechatPayError);
+      expect((value as abstract new (...args: never[]) => unknown).prototype).toBeInstanceOf(
+        root.WechatPayError,
+      );
     }
   });
 
