@@ -1,4 +1,4 @@
-import { X509Certificate } from 'node:crypto';
+import { randomInt, X509Certificate } from 'node:crypto';
 import { Test, type TestingModule } from '@nestjs/testing';
 import {
   MAX_FEN,
@@ -79,7 +79,7 @@ async function failure(promise: Promise<unknown>): Promise<WechatPayError> {
 const request = (overrides: Partial<RefundRequest> = {}): RefundRequest =>
   ({
     outTradeNo: 'ORDER-0001',
-    outRefundNo: `R${Date.now()}${Math.floor(Math.random() * 1e6)}`,
+    outRefundNo: `R${Date.now()}${randomInt(1_000_000)}`,
     totalFee: 1000,
     refundFee: 300,
     ...overrides,

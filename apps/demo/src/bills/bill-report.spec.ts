@@ -1,17 +1,7 @@
-import { renderBillReport, yuan } from './bill-report';
+import { renderBillReport } from './bill-report';
 import type { BillRunView } from './bills.dto';
 
 describe('bill report', () => {
-  it('writes integer fen as exact yuan', () => {
-    expect([1, 600, 99_999_999_99, 0, -5].map(yuan)).toEqual([
-      '0.01',
-      '6.00',
-      '99999999.99',
-      '0.00',
-      '-0.05',
-    ]);
-  });
-
   it('names the order of each discrepancy the run found, and only those', () => {
     const view: BillRunView = {
       date: '20261130',

@@ -1,14 +1,8 @@
+import { formatYuan } from 'nestjs-wechat-pay-v2/protocol';
 import type { BillRunView, SideTotalsView } from './bills.dto';
 
-/** Integer fen as yuan text, exactly: 1 → 0.01, 600 → 6.00, -5 → -0.05. */
-export function yuan(fen: number): string {
-  const sign = fen < 0 ? '-' : '';
-  const abs = Math.abs(fen);
-  return `${sign}${Math.floor(abs / 100)}.${String(abs % 100).padStart(2, '0')}`;
-}
-
 const cell = (count: number, fen: number) =>
-  `${String(count).padStart(5)} ${yuan(fen).padStart(12)}`;
+  `${String(count).padStart(5)} ${formatYuan(fen).padStart(12)}`;
 
 function totalsLine(label: string, wechat: SideTotalsView, ours: SideTotalsView, which: 'p' | 'r') {
   const pick = (side: SideTotalsView) =>
@@ -39,7 +33,7 @@ export function renderBillReport(view: BillRunView): string {
     for (const d of open) {
       const subject =
         d.refundNo === null ? `order ${d.orderNo}` : `order ${d.orderNo} refund ${d.refundNo}`;
-      const amounts = `WeChat ${d.wechatFen === null ? '-' : yuan(d.wechatFen)}, here ${d.ourFen === null ? '-' : yuan(d.ourFen)}`;
+      const amounts = `WeChat ${d.wechatFen === null ? '-' : formatYuan(d.wechatFen)}, here ${d.ourFen === null ? '-' : formatYuan(d.ourFen)}`;
       lines.push(
         `  ${d.kind.padEnd(26)} ${subject}  (${amounts})${d.repaired ? ' REPAIRED' : ''}: ${d.detail}`,
       );
