@@ -157,19 +157,7 @@ export class WechatPayNotifyService {
    */
   async dispatch(notification: VerifiedNotification): Promise<void> {
     if (notification.resultCode !== 'SUCCESS') return;
-    const handlers = this.registry.handlers;
-    if (handlers.length === 0) {
-      throw new WechatPayNotifyError('NO_HANDLER', 'no @WechatPayNotifyHandler() is registered');
-    }
-    for (const handler of handlers) {
-      try {
-        await handler.handle(notification);
-      } catch (error) {
-        throw new WechatPayNotifyError('HANDLER_FAILED', `${handler.name} failed`, {
-          cause: error,
-        });
-      }
-    }
+    await runHandlers(this.registry.handlers, notification, '@WechatPayNotifyHandler()');
   }
 
   /**
@@ -278,19 +266,7 @@ export class WechatPayNotifyService {
    * first that throws.
    */
   async dispatchRefund(notification: RefundNotification): Promise<void> {
-    const handlers = this.registry.refundHandlers;
-    if (handlers.length === 0) {
-      throw new WechatPayNotifyError('NO_HANDLER', 'no @WechatPayRefundHandler() is registered');
-    }
-    for (const handler of handlers) {
-      try {
-        await handler.handle(notification);
-      } catch (error) {
-        throw new WechatPayNotifyError('HANDLER_FAILED', `${handler.name} failed`, {
-          cause: error,
-        });
-      }
-    }
+    await runHandlers(this.registry.refundHandlers, notification, '@WechatPayRefundHandler()');
   }
 
   /**
@@ -390,4 +366,25 @@ function failedNotification(
   if (fields.err_code) notification.errCode = fields.err_code;
   if (fields.err_code_des) notification.errCodeDes = fields.err_code_des;
   return Object.freeze(notification);
+}
+
+/**
+ * Awaits each handler in order; NO_HANDLER when there is none, HANDLER_FAILED (the handler's error
+ * as `cause`) at the first that throws, skipping the rest.
+ */
+async function runHandlers<T>(
+  handlers: ReadonlyArray<{ name: string; handle(event: T): Promise<unknown> | unknown }>,
+  event: T,
+  decorator: string,
+): Promise<void> {
+  if (handlers.length === 0) {
+    throw new WechatPayNotifyError('NO_HANDLER', `no ${decorator} is registered`);
+  }
+  for (const handler of handlers) {
+    try {
+      await handler.handle(event);
+    } catch (error) {
+      throw new WechatPayNotifyError('HANDLER_FAILED', `${handler.name} failed`, { cause: error });
+    }
+  }
 }
