@@ -150,20 +150,19 @@ function xmlPost(path: string, replies: ReplyCheck, body: string): autocannon.Re
   };
 }
 
-function bareLine(): Line {
+/** A server of its own answering one XML POST path with the library's signed notification. */
+function xmlServerLine(key: string, label: string, script: string, path: string): Line {
   return {
-    key: 'bare',
-    label: 'bare Nest route (baseline)',
+    key,
+    label,
     async prepare() {
       const port = await freePort();
-      const server = await start('bare', 'bench/http/bare-server.js', port, {
-        BENCH_PORT: String(port),
-      });
+      const server = await start(key, script, port, { BENCH_PORT: String(port) });
       const replies = new ReplyCheck();
       return {
         server,
         port,
-        requests: [xmlPost('/bare', replies, libraryNotification())],
+        requests: [xmlPost(path, replies, libraryNotification())],
         replies,
         usesPostgres: false,
         teardown: () => server.stop(),
@@ -172,27 +171,16 @@ function bareLine(): Line {
   };
 }
 
-function libraryLine(): Line {
-  return {
-    key: 'library',
-    label: 'library notify endpoint, no-op handler',
-    async prepare() {
-      const port = await freePort();
-      const server = await start('library', 'bench/http/notify-server.js', port, {
-        BENCH_PORT: String(port),
-      });
-      const replies = new ReplyCheck();
-      return {
-        server,
-        port,
-        requests: [xmlPost('/wechat-pay/notify', replies, libraryNotification())],
-        replies,
-        usesPostgres: false,
-        teardown: () => server.stop(),
-      };
-    },
-  };
-}
+const bareLine = () =>
+  xmlServerLine('bare', 'bare Nest route (baseline)', 'bench/http/bare-server.js', '/bare');
+
+const libraryLine = () =>
+  xmlServerLine(
+    'library',
+    'library notify endpoint, no-op handler',
+    'bench/http/notify-server.js',
+    '/wechat-pay/notify',
+  );
 
 type DatabaseKind = 'postgres' | 'sqlite';
 const databaseName = (kind: DatabaseKind) => (kind === 'postgres' ? 'PostgreSQL' : 'SQLite');
